@@ -283,6 +283,11 @@ struct tcplab_callbacks {
   /* Optional. The connection reached CLOSED (error is TCPLAB_OK or the
    * reason it failed). c is freed when this returns. */
   void (*closed)(void *user_data, struct tcplab_conn *c, int error);
+  /* Optional. Chooses the initial send sequence number of a new
+   * connection; tests use it to start near 2^32. Without it the ISS is
+   * tcplab_isn(cfg.seed, now, local, remote) (RFC 6528). */
+  uint32_t (*isn)(void *user_data, tcplab_time_t now,
+                  struct tcplab_endpoint local, struct tcplab_endpoint remote);
 };
 
 struct tcplab_stack_stats {
