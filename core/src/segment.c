@@ -1,0 +1,279 @@
+/* TCP segment codec and checksum (RFC 9293 section 3.1, RFC 7323). */
+#include <string.h>
+
+#include "tcplab/core.h"
+
+/* Option kinds and lengths (RFC 9293 3.2, RFC 7323 2.2 and 3.2,
+ * RFC 2018 2). */
+enum {
+  OPT_EOL = 0,
+  OPT_NOP = 1,
+  OPT_MSS = 2,
+  OPT_WSCALE = 3,
+  OPT_SACK_PERM = 4,
+  OPT_TIMESTAMP = 8,
+  OPT_MSS_LEN = 4,
+  OPT_WSCALE_LEN = 3,
+  OPT_SACK_PERM_LEN = 2,
+  OPT_TIMESTAMP_LEN = 10,
+};
+
+/* Only the six control bits RFC 9293 3.1 names that the core handles; the
+ * ECN bits (RFC 3168) are not part of tcplab_segment.flags. */
+#define FLAGS_MASK 0x3Fu
+
+#define PROTO_TCP 6u
+
+static uint16_t get16(const uint8_t *p) {
+  return (uint16_t)((unsigned)p[0] << 8 | p[1]);
+}
+
+static uint32_t get32(const uint8_t *p) {
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
+         p[3];
+}
+
+static void put16(uint8_t *p, uint16_t v) {
+  p[0] = (uint8_t)(v >> 8);
+  p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v) {
+  p[0] = (uint8_t)(v >> 24);
+  p[1] = (uint8_t)(v >> 16);
+  p[2] = (uint8_t)(v >> 8);
+  p[3] = (uint8_t)v;
+}
+
+/* ------------------------------------------------------------ checksum */
+
+/* The one's complement sum does not depend on byte order (RFC 1071 2(B)):
+ * summing words in the machine's own order and swapping the folded result
+ * once gives the same value as summing big-endian 16-bit words. Words are
+ * loaded with memcpy, so any alignment works, and added into 64-bit
+ * accumulators, which cannot overflow for any length an IPv4 packet has. */
+static uint64_t sum_native(const uint8_t *p, size_t n, uint64_t acc) {
+  uint64_t a1 = 0;
+  while (n >= 16) {
+    uint32_t w[4];
+    memcpy(w, p, sizeof w);
+    acc += w[0];
+    a1 += w[1];
+    acc += w[2];
+    a1 += w[3];
+    p += 16;
+    n -= 16;
+  }
+  acc += a1;
+  while (n >= 4) {
+    uint32_t w;
+    memcpy(&w, p, sizeof w);
+    acc += w;
+    p += 4;
+    n -= 4;
+  }
+  if (n > 0) {
+    /* An odd tail is padded with zero bytes on the right (RFC 9293 3.1). */
+    uint8_t tail[4] = {0, 0, 0, 0};
+    uint32_t w;
+    memcpy(tail, p, n);
+    memcpy(&w, tail, sizeof w);
+    acc += w;
+  }
+  return acc;
+}
+
+static bool little_endian(void) {
+  const uint16_t one = 1;
+  uint8_t first;
+  memcpy(&first, &one, 1);
+  return first == 1;
+}
+
+static uint16_t fold(uint64_t acc) {
+  acc = (acc & 0xFFFFFFFFu) + (acc >> 32);
+  acc = (acc & 0xFFFFFFFFu) + (acc >> 32);
+  acc = (acc & 0xFFFFu) + (acc >> 16);
+  acc = (acc & 0xFFFFu) + (acc >> 16);
+  acc = (acc & 0xFFFFu) + (acc >> 16);
+  uint16_t sum = (uint16_t)acc;
+  if (little_endian())
+    sum = (uint16_t)(sum >> 8 | sum << 8);
+  return sum;
+}
+
+uint16_t tcplab_checksum(uint32_t src, uint32_t dst, const uint8_t *bytes,
+                         size_t len) {
+  /* IPv4 pseudo-header (RFC 9293 3.1): source, destination, zero,
+   * protocol 6, TCP length. Twelve bytes keep the segment's 16-bit words
+   * aligned with the pseudo-header's. */
+  uint8_t pseudo[12];
+  put32(pseudo, src);
+  put32(pseudo + 4, dst);
+  pseudo[8] = 0;
+  pseudo[9] = PROTO_TCP;
+  put16(pseudo + 10, (uint16_t)len);
+  uint64_t acc = sum_native(pseudo, sizeof pseudo, 0);
+  acc = sum_native(bytes, len, acc);
+  return (uint16_t)~fold(acc);
+}
+
+/* -------------------------------------------------------------- decode */
+
+/* Parses the options in p[0..n). RFC 9293 3.2: EOL ends the list, NOP is
+ * one byte, every other kind has a length byte counting kind and length,
+ * so unknown kinds can be skipped (RFC 9293 3.1, MUST-68 / MUST-69). */
+static enum tcplab_malformed parse_options(const uint8_t *p, size_t n,
+                                           struct tcplab_options *opt) {
+  size_t i = 0;
+  while (i < n) {
+    uint8_t kind = p[i];
+    if (kind == OPT_EOL)
+      break;
+    if (kind == OPT_NOP) {
+      i++;
+      continue;
+    }
+    if (n - i < 2)
+      return TCPLAB_MALFORMED_OPTION; /* no room for the length byte */
+    uint8_t olen = p[i + 1];
+    if (olen < 2 || olen > n - i)
+      return TCPLAB_MALFORMED_OPTION;
+    const uint8_t *v = p + i + 2;
+    switch (kind) {
+    case OPT_MSS:
+      if (olen != OPT_MSS_LEN)
+        return TCPLAB_MALFORMED_OPTION;
+      opt->present |= TCPLAB_OPT_MSS;
+      opt->mss = get16(v);
+      break;
+    case OPT_WSCALE:
+      if (olen != OPT_WSCALE_LEN)
+        return TCPLAB_MALFORMED_OPTION;
+      opt->present |= TCPLAB_OPT_WSCALE;
+      opt->wscale = v[0];
+      break;
+    case OPT_SACK_PERM:
+      if (olen != OPT_SACK_PERM_LEN)
+        return TCPLAB_MALFORMED_OPTION;
+      opt->present |= TCPLAB_OPT_SACK_PERM;
+      break;
+    case OPT_TIMESTAMP:
+      if (olen != OPT_TIMESTAMP_LEN)
+        return TCPLAB_MALFORMED_OPTION;
+      opt->present |= TCPLAB_OPT_TIMESTAMP;
+      opt->ts_val = get32(v);
+      opt->ts_ecr = get32(v + 4);
+      break;
+    default: break;
+    }
+    i += olen;
+  }
+  return TCPLAB_MALFORMED_NONE;
+}
+
+enum tcplab_malformed tcplab_segment_decode(const uint8_t *bytes, size_t len,
+                                            uint32_t src, uint32_t dst,
+                                            bool verify_checksum,
+                                            struct tcplab_segment *seg) {
+  if (len < TCPLAB_HEADER_MIN)
+    return TCPLAB_MALFORMED_SHORT;
+  size_t hlen = (size_t)(bytes[12] >> 4) * 4;
+  if (hlen < TCPLAB_HEADER_MIN || hlen > len)
+    return TCPLAB_MALFORMED_OFFSET;
+
+  seg->sport = get16(bytes);
+  seg->dport = get16(bytes + 2);
+  seg->seq = get32(bytes + 4);
+  seg->ack = get32(bytes + 8);
+  seg->flags = (uint8_t)(bytes[13] & FLAGS_MASK);
+  seg->wnd = get16(bytes + 14);
+  seg->urp = get16(bytes + 18);
+  memset(&seg->opt, 0, sizeof seg->opt);
+  /* Structure before checksum: the reason reported for a segment then
+   * does not depend on whether checksums are verified. */
+  enum tcplab_malformed why = parse_options(
+      bytes + TCPLAB_HEADER_MIN, hlen - TCPLAB_HEADER_MIN, &seg->opt);
+  if (why != TCPLAB_MALFORMED_NONE)
+    return why;
+  if (verify_checksum && tcplab_checksum(src, dst, bytes, len) != 0)
+    return TCPLAB_MALFORMED_CHECKSUM;
+  seg->payload = bytes + hlen;
+  seg->len = len - hlen;
+  return TCPLAB_MALFORMED_NONE;
+}
+
+/* -------------------------------------------------------------- encode */
+
+/* Each option starts its own 32-bit word, led by NOPs, as BSD and Linux
+ * lay them out (RFC 9293 3.2 allows any padding; RFC 7323 appendix A
+ * recommends this alignment). */
+static size_t options_len(const struct tcplab_options *opt) {
+  size_t n = 0;
+  if (opt->present & TCPLAB_OPT_MSS)
+    n += 4;
+  if (opt->present & TCPLAB_OPT_WSCALE)
+    n += 4;
+  if (opt->present & TCPLAB_OPT_SACK_PERM)
+    n += 4;
+  if (opt->present & TCPLAB_OPT_TIMESTAMP)
+    n += 12;
+  return n;
+}
+
+static uint8_t *put_options(uint8_t *p, const struct tcplab_options *opt) {
+  if (opt->present & TCPLAB_OPT_MSS) {
+    *p++ = OPT_MSS;
+    *p++ = OPT_MSS_LEN;
+    put16(p, opt->mss);
+    p += 2;
+  }
+  if (opt->present & TCPLAB_OPT_WSCALE) {
+    *p++ = OPT_NOP;
+    *p++ = OPT_WSCALE;
+    *p++ = OPT_WSCALE_LEN;
+    *p++ = opt->wscale;
+  }
+  if (opt->present & TCPLAB_OPT_SACK_PERM) {
+    *p++ = OPT_NOP;
+    *p++ = OPT_NOP;
+    *p++ = OPT_SACK_PERM;
+    *p++ = OPT_SACK_PERM_LEN;
+  }
+  if (opt->present & TCPLAB_OPT_TIMESTAMP) {
+    *p++ = OPT_NOP;
+    *p++ = OPT_NOP;
+    *p++ = OPT_TIMESTAMP;
+    *p++ = OPT_TIMESTAMP_LEN;
+    put32(p, opt->ts_val);
+    put32(p + 4, opt->ts_ecr);
+    p += 8;
+  }
+  return p;
+}
+
+size_t tcplab_segment_encode(const struct tcplab_segment *seg, uint32_t src,
+                             uint32_t dst, uint8_t *buf, size_t cap) {
+  size_t hlen = TCPLAB_HEADER_MIN + options_len(&seg->opt);
+  /* The pseudo-header's TCP length is 16 bits: nothing longer can be
+   * checksummed or carried by IPv4. */
+  if (seg->len > UINT16_MAX - hlen || hlen + seg->len > cap)
+    return 0;
+  size_t total = hlen + seg->len;
+
+  /* The payload may already sit in buf (in place after the header). */
+  if (seg->len > 0)
+    memmove(buf + hlen, seg->payload, seg->len);
+  put16(buf, seg->sport);
+  put16(buf + 2, seg->dport);
+  put32(buf + 4, seg->seq);
+  put32(buf + 8, seg->ack);
+  buf[12] = (uint8_t)((hlen / 4) << 4); /* reserved bits zero (3.1) */
+  buf[13] = (uint8_t)(seg->flags & FLAGS_MASK);
+  put16(buf + 14, seg->wnd);
+  put16(buf + 16, 0);
+  put16(buf + 18, seg->urp);
+  put_options(buf + TCPLAB_HEADER_MIN, &seg->opt);
+  put16(buf + 16, tcplab_checksum(src, dst, buf, total));
+  return total;
+}
