@@ -6,7 +6,7 @@
 #define TIME_LIMIT TCPLAB_S(3600)
 
 /* Linux's smallest MSS (TCP_MIN_MSS); the largest fits a 65535-byte IPv4
- * datagram with 20-byte IP and TCP headers (RFC 9293 3.7.1). */
+ * datagram with 20-byte IP and TCP headers. */
 #define MSS_MIN 88u
 #define MSS_MAX 65495u
 

@@ -18,8 +18,8 @@ enum {
   OPT_TIMESTAMP_LEN = 10,
 };
 
-/* Only the six control bits RFC 9293 3.1 names that the core handles; the
- * ECN bits (RFC 3168) are not part of tcplab_segment.flags. */
+/* FIN..URG. CWR and ECE (RFC 3168, listed in RFC 9293 3.1) are left out of
+ * tcplab_segment.flags: the core does not do ECN. */
 #define FLAGS_MASK 0x3Fu
 
 #define PROTO_TCP 6u
@@ -122,7 +122,8 @@ uint16_t tcplab_checksum(uint32_t src, uint32_t dst, const uint8_t *bytes,
 
 /* Parses the options in p[0..n). RFC 9293 3.2: EOL ends the list, NOP is
  * one byte, every other kind has a length byte counting kind and length,
- * so unknown kinds can be skipped (RFC 9293 3.1, MUST-68 / MUST-69). */
+ * so unknown kinds can be skipped (RFC 9293 3.1, MUST-6, MUST-68). An
+ * illegal length rejects the segment (MUST-7). */
 static enum tcplab_malformed parse_options(const uint8_t *p, size_t n,
                                            struct tcplab_options *opt) {
   size_t i = 0;
