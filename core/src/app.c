@@ -1,0 +1,199 @@
+/* Application calls on connections (RFC 9293 3.10.1-3.10.6). */
+#include <limits.h>
+
+#include "internal.h"
+
+static bool can_queue_data(enum tcplab_state st) {
+  switch (st) {
+  case TCPLAB_SYN_SENT:
+  case TCPLAB_SYN_RECEIVED:
+  case TCPLAB_ESTABLISHED:
+  case TCPLAB_CLOSE_WAIT: return true;
+  default: return false;
+  }
+}
+
+int tcplab_conn_send(struct tcplab_conn *c, tcplab_time_t now, const void *data,
+                     size_t len) {
+  if (c->dead) {
+    return TCPLAB_ERR_STATE;
+  }
+  if (c->fin_queued || c->app_closed ||
+      (!can_queue_data(c->state) && c->state != TCPLAB_CLOSED)) {
+    return TCPLAB_ERR_CLOSING;
+  }
+  if (!can_queue_data(c->state)) {
+    return TCPLAB_ERR_STATE;
+  }
+  if (len == 0) {
+    return 0;
+  }
+  if (data == NULL) {
+    return TCPLAB_ERR_INVAL;
+  }
+  if (ring_free(&c->sndbuf) == 0) {
+    return TCPLAB_ERR_WOULDBLOCK;
+  }
+  if (c->sndbuf.buf == NULL) {
+    c->sndbuf.buf = stack_alloc(c->stack, c->sndbuf.cap);
+    if (c->sndbuf.buf == NULL) {
+      return TCPLAB_ERR_NOMEM;
+    }
+  }
+  uint32_t want = len > INT_MAX ? INT_MAX : (uint32_t)len;
+  uint32_t n = ring_push(&c->sndbuf, data, want);
+  stack_enter(c->stack);
+  conn_output(c, now);
+  stack_leave(c->stack);
+  return (int)n;
+}
+
+int tcplab_conn_recv(struct tcplab_conn *c, tcplab_time_t now, void *buf,
+                     size_t cap) {
+  if (cap == 0 || buf == NULL) {
+    return TCPLAB_ERR_INVAL;
+  }
+  if (c->rcvbuf.len == 0) {
+    return c->fin_rcvd ? 0 : TCPLAB_ERR_WOULDBLOCK;
+  }
+  uint32_t n = c->rcvbuf.len;
+  if (cap < n) {
+    n = cap > INT_MAX ? INT_MAX : (uint32_t)cap;
+  }
+  ring_peek(&c->rcvbuf, 0, buf, n);
+  ring_consume(&c->rcvbuf, n);
+  /* RFC 9293 3.8.6.2.2: announce the opened window once it has grown by
+   * min(buffer/2, MSS), so the peer neither stalls nor sends slivers. */
+  bool receiving = c->state == TCPLAB_ESTABLISHED ||
+                   c->state == TCPLAB_FIN_WAIT_1 ||
+                   c->state == TCPLAB_FIN_WAIT_2;
+  uint32_t edge = c->rcv_nxt + conn_rcv_wnd(c);
+  uint32_t step = c->rcvbuf.cap / 2 < c->stack->cfg.mss ? c->rcvbuf.cap / 2
+                                                        : c->stack->cfg.mss;
+  if (receiving && !c->dead && (int32_t)(edge - c->rcv_adv) >= (int32_t)step) {
+    stack_enter(c->stack);
+    conn_send_ack(c, now);
+    stack_leave(c->stack);
+  }
+  return (int)n;
+}
+
+/* Shared by shutdown and close: queue our FIN behind the data and move to
+ * the state RFC 9293 3.10.4 names. */
+static int queue_fin(struct tcplab_conn *c, tcplab_time_t now,
+                     enum tcplab_event ev) {
+  enum tcplab_state to;
+  switch (c->state) {
+  case TCPLAB_SYN_RECEIVED:
+  case TCPLAB_ESTABLISHED: to = TCPLAB_FIN_WAIT_1; break;
+  case TCPLAB_CLOSE_WAIT: to = TCPLAB_LAST_ACK; break;
+  default: return TCPLAB_ERR_STATE;
+  }
+  c->fin_queued = 1;
+  conn_set_state(c, now, to, ev);
+  conn_output(c, now);
+  return TCPLAB_OK;
+}
+
+static void note_close_call(struct tcplab_conn *c, tcplab_time_t now) {
+  if (c->stats.close_called == TCPLAB_TIME_NEVER) {
+    c->stats.close_called = now;
+  }
+}
+
+int tcplab_conn_shutdown(struct tcplab_conn *c, tcplab_time_t now) {
+  if (c->dead || c->fin_queued || c->app_closed) {
+    return TCPLAB_ERR_STATE;
+  }
+  stack_enter(c->stack);
+  int rc = queue_fin(c, now, TCPLAB_EV_APP_SHUTDOWN);
+  if (rc == TCPLAB_OK) {
+    note_close_call(c, now);
+  }
+  stack_leave(c->stack);
+  return rc;
+}
+
+int tcplab_conn_close(struct tcplab_conn *c, tcplab_time_t now) {
+  if (c->dead || c->app_closed) {
+    return TCPLAB_ERR_STATE;
+  }
+  struct tcplab_stack *s = c->stack;
+  stack_enter(s);
+  c->app_closed = 1;
+  note_close_call(c, now);
+  /* Nobody will read what is buffered or what still arrives. */
+  ring_consume(&c->rcvbuf, c->rcvbuf.len);
+  if (c->state == TCPLAB_SYN_SENT) {
+    /* "Delete the TCB": nothing was synchronized, so no RST. */
+    conn_end(c, now, TCPLAB_CLOSED, TCPLAB_EV_APP_CLOSE, TCPLAB_OK);
+  } else if (!c->fin_queued) {
+    queue_fin(c, now, TCPLAB_EV_APP_CLOSE);
+  } else {
+    /* Already shut down: the state does not change, but the timeline
+     * shows the call, and an orphan in FIN_WAIT_2 may now time out. */
+    conn_trace(c, now, c->state, c->state, TCPLAB_EV_APP_CLOSE, 0, 0, 0, 0);
+    if (c->state == TCPLAB_FIN_WAIT_2 &&
+        s->cfg.fin_wait_2_timeout != TCPLAB_TIME_NEVER) {
+      timer_set(c, TIMER_LINGER, now + s->cfg.fin_wait_2_timeout);
+    }
+  }
+  stack_leave(s);
+  return TCPLAB_OK;
+}
+
+int tcplab_conn_abort(struct tcplab_conn *c, tcplab_time_t now) {
+  if (c->dead) {
+    return TCPLAB_ERR_STATE;
+  }
+  struct tcplab_stack *s = c->stack;
+  stack_enter(s);
+  note_close_call(c, now);
+  switch (c->state) {
+  case TCPLAB_SYN_RECEIVED:
+  case TCPLAB_ESTABLISHED:
+  case TCPLAB_FIN_WAIT_1:
+  case TCPLAB_FIN_WAIT_2:
+  case TCPLAB_CLOSE_WAIT:
+    /* RFC 9293 3.10.5: <SEQ=SND.NXT><CTL=RST>; the ACK bit, as Linux
+     * sets it, lets a peer in SYN_SENT accept it too. */
+    conn_send_segment(c, now, TCPLAB_RST | TCPLAB_ACK, c->snd_nxt, 0);
+    break;
+  default: break; /* SYN_SENT, CLOSING, LAST_ACK, TIME_WAIT: just delete */
+  }
+  conn_end(c, now, TCPLAB_CLOSED, TCPLAB_EV_APP_ABORT, TCPLAB_ERR_ABORTED);
+  stack_leave(s);
+  return TCPLAB_OK;
+}
+
+enum tcplab_state tcplab_conn_state(const struct tcplab_conn *c) {
+  return c->state;
+}
+
+uint64_t tcplab_conn_id(const struct tcplab_conn *c) {
+  return c->id;
+}
+
+struct tcplab_endpoint tcplab_conn_local(const struct tcplab_conn *c) {
+  return c->local;
+}
+
+struct tcplab_endpoint tcplab_conn_remote(const struct tcplab_conn *c) {
+  return c->remote;
+}
+
+struct tcplab_listener *tcplab_conn_listener(const struct tcplab_conn *c) {
+  return c->listener;
+}
+
+void tcplab_conn_set_user_data(struct tcplab_conn *c, void *p) {
+  c->user_data = p;
+}
+
+void *tcplab_conn_user_data(const struct tcplab_conn *c) {
+  return c->user_data;
+}
+
+const struct tcplab_conn_stats *tcplab_conn_stats(const struct tcplab_conn *c) {
+  return &c->stats;
+}

@@ -1,0 +1,718 @@
+/* The connection state machine: segment arrival (RFC 9293 section 3.10.7)
+ * and timer expiry (3.10.8) for one connection, and the LISTEN state. */
+#include <string.h>
+
+#include "internal.h"
+#include "seq.h"
+
+static uint32_t min_u32(uint32_t a, uint32_t b) {
+  return a < b ? a : b;
+}
+
+/* ------------------------------------------------------------- trace */
+
+void conn_trace(struct tcplab_conn *c, tcplab_time_t now,
+                enum tcplab_state from, enum tcplab_state to,
+                enum tcplab_event ev, uint8_t flags, uint32_t seq, uint32_t ack,
+                uint32_t len) {
+  struct tcplab_stack *s = c->stack;
+  if (s->cb.trace == NULL) {
+    return;
+  }
+  struct tcplab_trace_event e = {
+      .now = now,
+      .id = c->id,
+      .conn = c,
+      .local = c->local,
+      .remote = c->remote,
+      .from = from,
+      .to = to,
+      .event = ev,
+      .flags = flags,
+      .seq = seq,
+      .ack = ack,
+      .len = len,
+      .iss = c->iss,
+      .irs = c->irs,
+      .irs_valid = c->irs_valid,
+      .error = c->stats.error,
+  };
+  s->cb.trace(s->user_data, &e);
+}
+
+void listener_trace(struct tcplab_listener *l, tcplab_time_t now,
+                    enum tcplab_state from, enum tcplab_state to,
+                    enum tcplab_event ev) {
+  struct tcplab_stack *s = l->stack;
+  if (s->cb.trace == NULL) {
+    return;
+  }
+  struct tcplab_trace_event e = {
+      .now = now,
+      .id = l->id,
+      .local = l->local,
+      .from = from,
+      .to = to,
+      .event = ev,
+  };
+  s->cb.trace(s->user_data, &e);
+}
+
+/* The one place a connection changes state; it traces old -> new with
+ * the cause. A transition caused by the segment being processed carries
+ * that segment's fields. */
+void conn_set_state(struct tcplab_conn *c, tcplab_time_t now,
+                    enum tcplab_state to, enum tcplab_event ev) {
+  enum tcplab_state from = c->state;
+  if (from == to) {
+    return;
+  }
+  c->state = to;
+  if (ev == TCPLAB_EV_RCV && c->in_input) {
+    const struct tcplab_segment *in = c->in_seg;
+    c->rcv_traced = 1;
+    conn_trace(c, now, from, to, ev, in->flags, in->seq, in->ack,
+               (uint32_t)in->len);
+  } else {
+    conn_trace(c, now, from, to, ev, 0, 0, 0, 0);
+  }
+  if (to == TCPLAB_ESTABLISHED && c->stats.established == TCPLAB_TIME_NEVER) {
+    c->stats.established = now;
+  }
+}
+
+/* ---------------------------------------------------------- lifetime */
+
+struct tcplab_conn *conn_new(struct tcplab_stack *s, tcplab_time_t now,
+                             struct tcplab_endpoint local,
+                             struct tcplab_endpoint remote) {
+  if (timer_heap_reserve(s, s->stats.conns_active + 1) != TCPLAB_OK) {
+    return NULL;
+  }
+  struct tcplab_conn *c = stack_alloc(s, sizeof *c);
+  if (c == NULL) {
+    return NULL;
+  }
+  memset(c, 0, sizeof *c);
+  c->stack = s;
+  c->id = s->next_id++;
+  c->local = local;
+  c->remote = remote;
+  c->state = TCPLAB_CLOSED;
+  c->iss = s->cb.isn ? s->cb.isn(s->user_data, now, local, remote)
+                     : tcplab_isn(s->cfg.seed, now, local.addr, local.port,
+                                  remote.addr, remote.port);
+  c->snd_una = c->snd_nxt = c->snd_max = c->iss;
+  c->sb_seq = c->iss + 1; /* data follows the SYN */
+  c->snd_mss = 536;       /* RFC 9293 3.7.1: without the option */
+  c->sndbuf.cap = s->cfg.snd_buf;
+  c->rcvbuf.cap = s->cfg.rcv_buf;
+  rtt_init(&c->rtt, &s->cfg);
+  for (int i = 0; i < TIMER_COUNT; i++) {
+    c->timer[i] = TCPLAB_TIME_NEVER;
+  }
+  c->timer_key = TCPLAB_TIME_NEVER;
+  c->heap_idx = SIZE_MAX;
+  c->stats.opened = now;
+  c->stats.established = TCPLAB_TIME_NEVER;
+  c->stats.close_called = TCPLAB_TIME_NEVER;
+  c->stats.closed = TCPLAB_TIME_NEVER;
+  c->stats.iss = c->iss;
+  stack_insert(s, c);
+  s->stats.conns_active++;
+  s->stats.conns_total++;
+  return c;
+}
+
+void conn_free(struct tcplab_conn *c) {
+  struct tcplab_stack *s = c->stack;
+  stack_free(s, c->sndbuf.buf);
+  stack_free(s, c->rcvbuf.buf);
+  stack_free(s, c);
+}
+
+static void listener_unlink(struct tcplab_conn *c) {
+  struct tcplab_listener *l = c->listener;
+  if (l == NULL) {
+    return;
+  }
+  if (c->queued) {
+    struct tcplab_conn **pp = &l->qhead;
+    struct tcplab_conn *prev = NULL;
+    while (*pp != c) {
+      prev = *pp;
+      pp = &(*pp)->qnext;
+    }
+    *pp = c->qnext;
+    if (l->qtail == c) {
+      l->qtail = prev;
+    }
+    c->queued = 0;
+  }
+  l->pending--;
+  c->listener = NULL;
+}
+
+/* Ends the connection: the final transition (to CLOSED, or to LISTEN for
+ * a passive open reset in SYN_RECEIVED), then the application is told.
+ * The memory is freed when the outermost API call returns. */
+void conn_end(struct tcplab_conn *c, tcplab_time_t now, enum tcplab_state to,
+              enum tcplab_event ev, int error) {
+  struct tcplab_stack *s = c->stack;
+  if (c->dead) {
+    return;
+  }
+  c->stats.error = error;
+  conn_set_state(c, now, to, ev);
+  c->state = TCPLAB_CLOSED; /* a passive child returned to LISTEN is gone */
+  c->stats.closed = now;
+  c->timer[TIMER_RTX] = c->timer[TIMER_LINGER] = TCPLAB_TIME_NEVER;
+  c->timer_key = TCPLAB_TIME_NEVER;
+  timer_heap_remove(&s->heap, c);
+  stack_remove(s, c);
+  listener_unlink(c);
+  c->dead = 1;
+  c->dnext = s->dead;
+  s->dead = c;
+  s->stats.conns_active--;
+  if (s->cb.closed) {
+    s->cb.closed(s->user_data, c, error);
+  }
+}
+
+/* ---------------------------------------------------------- helpers */
+
+static void challenge_ack(struct tcplab_conn *c, tcplab_time_t now) {
+  /* RFC 5961 3.2/4.2/5.2: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> */
+  c->stack->stats.challenge_acks++;
+  conn_send_ack(c, now);
+}
+
+static void take_options(struct tcplab_conn *c,
+                         const struct tcplab_segment *seg) {
+  if (seg->opt.present & TCPLAB_OPT_MSS) {
+    /* RFC 9293 3.7.1: send no more than the peer's MSS, nor more than our
+     * own interface allows (our advertised MSS). */
+    uint16_t mss =
+        seg->opt.mss < c->stack->cfg.mss ? seg->opt.mss : c->stack->cfg.mss;
+    c->snd_mss = mss > 0 ? mss : 1;
+  } else if (c->snd_mss > c->stack->cfg.mss) {
+    c->snd_mss = c->stack->cfg.mss;
+  }
+}
+
+static void take_window(struct tcplab_conn *c,
+                        const struct tcplab_segment *seg) {
+  c->snd_wnd = seg->wnd;
+  c->snd_wl1 = seg->seq;
+  c->snd_wl2 = seg->ack;
+  if (c->snd_wnd > c->max_snd_wnd) {
+    c->max_snd_wnd = c->snd_wnd;
+  }
+}
+
+static void receive_syn(struct tcplab_conn *c,
+                        const struct tcplab_segment *seg) {
+  c->irs = seg->seq;
+  c->irs_valid = 1;
+  c->stats.irs = seg->seq;
+  c->stats.irs_valid = true;
+  c->rcv_nxt = seg->seq + 1;
+  take_options(c, seg);
+}
+
+static void enter_time_wait(struct tcplab_conn *c, tcplab_time_t now) {
+  conn_set_state(c, now, TCPLAB_TIME_WAIT, TCPLAB_EV_RCV);
+  timer_set(c, TIMER_RTX, TCPLAB_TIME_NEVER);
+  /* RFC 9293 3.10.7.4: 2*MSL from now, when the final ACK leaves. */
+  timer_set(c, TIMER_LINGER, now + 2 * c->stack->cfg.msl);
+}
+
+static void enter_fin_wait_2(struct tcplab_conn *c, tcplab_time_t now) {
+  conn_set_state(c, now, TCPLAB_FIN_WAIT_2, TCPLAB_EV_RCV);
+  /* RFC 9293 sets no limit; like Linux, only an orphaned connection (the
+   * application closed it, so nobody can read what comes) times out. */
+  tcplab_time_t t = c->stack->cfg.fin_wait_2_timeout;
+  if (c->app_closed && t != TCPLAB_TIME_NEVER) {
+    timer_set(c, TIMER_LINGER, now + t);
+  }
+}
+
+/* SND.UNA < ack <= SND.MAX: release what the peer has acknowledged. */
+static void ack_advance(struct tcplab_conn *c, tcplab_time_t now,
+                        uint32_t ack) {
+  uint32_t acked = ack - c->snd_una;
+  if (c->snd_una == c->iss) {
+    acked--; /* our SYN */
+  }
+  uint32_t data = min_u32(acked, c->sndbuf.len);
+  ring_consume(&c->sndbuf, data);
+  c->sb_seq += data;
+  c->stats.bytes_sent += data;
+  if (acked > data && c->fin_queued) {
+    c->fin_acked = 1;
+  }
+  c->snd_una = ack;
+  if (seq_lt(c->snd_nxt, c->snd_una)) {
+    c->snd_nxt = c->snd_una; /* acked past a go-back after RTO */
+  }
+  if (c->rtt_active && seq_geq(ack, c->rtt_seq)) {
+    rtt_sample(&c->rtt, &c->stack->cfg, now - c->rtt_start);
+    c->rtt_active = 0;
+  }
+  c->retries = 0;
+  /* RFC 6298 5.2 / 5.3: stop the timer when everything is acknowledged,
+   * restart it when new data is. */
+  timer_set(c, TIMER_RTX,
+            c->snd_una == c->snd_max ? TCPLAB_TIME_NEVER : now + c->rtt.rto);
+}
+
+/* ----------------------------------------------------- LISTEN state */
+
+/* RFC 9293 3.10.7.2. */
+void listener_input(struct tcplab_listener *l, tcplab_time_t now, uint32_t src,
+                    uint32_t dst, const struct tcplab_segment *seg) {
+  struct tcplab_stack *s = l->stack;
+  struct tcplab_endpoint local = {dst, seg->dport};
+  struct tcplab_endpoint remote = {src, seg->sport};
+  if (seg->flags & TCPLAB_RST) {
+    return; /* "An incoming RST segment could not be valid" */
+  }
+  if (seg->flags & TCPLAB_ACK) {
+    s->stats.rst_sent++;
+    send_rst_raw(s, now, local, remote, seg->ack, 0, TCPLAB_RST);
+    return;
+  }
+  if (!(seg->flags & TCPLAB_SYN)) {
+    return;
+  }
+  if (l->pending >= l->backlog) {
+    s->stats.backlog_drops++; /* the peer will retransmit its SYN */
+    return;
+  }
+  struct tcplab_conn *c = conn_new(s, now, local, remote);
+  if (c == NULL) {
+    return; /* out of memory: as if the SYN was lost */
+  }
+  c->passive = 1;
+  c->listener = l;
+  l->pending++;
+  c->stats.role = TCPLAB_ROLE_PASSIVE;
+  c->state = TCPLAB_LISTEN; /* the child starts as its listener's copy */
+  c->in_input = 1;
+  c->in_seg = seg;
+  c->stats.segs_received++;
+  receive_syn(c, seg);
+  c->snd_wnd = seg->wnd;
+  c->max_snd_wnd = seg->wnd;
+  c->snd_wl1 = seg->seq;
+  conn_set_state(c, now, TCPLAB_SYN_RECEIVED, TCPLAB_EV_RCV);
+  /* Data or FIN on the SYN is not kept: it is not acknowledged, so the
+   * peer sends it again once the connection is established. */
+  conn_output(c, now); /* <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> */
+  c->in_input = 0;
+}
+
+/* --------------------------------------------------- SYN-SENT state */
+
+static void process_text_and_fin(struct tcplab_conn *c, tcplab_time_t now,
+                                 uint32_t seq, const uint8_t *data, size_t len,
+                                 bool fin);
+
+/* RFC 9293 3.10.7.3. */
+static void syn_sent_input(struct tcplab_conn *c, tcplab_time_t now,
+                           const struct tcplab_segment *seg) {
+  uint8_t f = seg->flags;
+  bool ack_ok = false;
+  if (f & TCPLAB_ACK) {
+    if (seq_leq(seg->ack, c->iss) || seq_gt(seg->ack, c->snd_max)) {
+      if (!(f & TCPLAB_RST)) {
+        conn_send_segment(c, now, TCPLAB_RST, seg->ack, 0);
+      }
+      return;
+    }
+    ack_ok = true;
+  }
+  if (f & TCPLAB_RST) {
+    /* RFC 5961 3.2 keeps this rule: only a RST acknowledging our SYN. */
+    if (ack_ok) {
+      conn_end(c, now, TCPLAB_CLOSED, TCPLAB_EV_RCV, TCPLAB_ERR_REFUSED);
+    }
+    return;
+  }
+  if (!(f & TCPLAB_SYN)) {
+    return;
+  }
+  receive_syn(c, seg);
+  take_window(c, seg);
+  if (ack_ok) {
+    ack_advance(c, now, seg->ack);
+    conn_set_state(c, now, TCPLAB_ESTABLISHED, TCPLAB_EV_RCV);
+    if (c->syn_retx) {
+      rtt_after_syn_retransmit(&c->rtt, &c->stack->cfg);
+    }
+    c->notify |= NOTIFY_CONNECTED;
+    c->ack_pending = 1; /* <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> */
+    if (seg->len > 0 || (f & TCPLAB_FIN)) {
+      process_text_and_fin(c, now, seg->seq + 1, seg->payload, seg->len,
+                           f & TCPLAB_FIN);
+    }
+    return;
+  }
+  /* Simultaneous open: our SYN is answered by a SYN; send it again as
+   * <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>. Text waits for ESTABLISHED, so
+   * it is dropped unacknowledged and the peer resends it. */
+  conn_set_state(c, now, TCPLAB_SYN_RECEIVED, TCPLAB_EV_RCV);
+  conn_send_segment(c, now, TCPLAB_SYN | TCPLAB_ACK, c->iss, 0);
+}
+
+/* ---------------------------------------------- synchronized states */
+
+/* RFC 9293 3.10.7.4, first check: is the segment in the window? */
+static bool acceptable(const struct tcplab_conn *c, uint32_t seq,
+                       uint32_t seg_len) {
+  uint32_t wnd = conn_rcv_wnd(c);
+  uint32_t nxt = c->rcv_nxt;
+  if (seg_len == 0) {
+    return wnd == 0 ? seq == nxt : seq_in(seq, nxt, nxt + wnd);
+  }
+  if (wnd == 0) {
+    return false;
+  }
+  return seq_in(seq, nxt, nxt + wnd) ||
+         seq_in(seq + seg_len - 1, nxt, nxt + wnd);
+}
+
+static void reset_received(struct tcplab_conn *c, tcplab_time_t now) {
+  switch (c->state) {
+  case TCPLAB_SYN_RECEIVED:
+    if (c->passive) {
+      /* "return this connection to the LISTEN state": the child goes. */
+      conn_end(c, now, TCPLAB_LISTEN, TCPLAB_EV_RCV, TCPLAB_ERR_RESET);
+    } else {
+      conn_end(c, now, TCPLAB_CLOSED, TCPLAB_EV_RCV, TCPLAB_ERR_REFUSED);
+    }
+    break;
+  case TCPLAB_TIME_WAIT:
+    if (c->stack->cfg.rfc1337) {
+      return; /* RFC 1337: no TIME-WAIT assassination */
+    }
+    /* The close had completed; nothing failed. */
+    conn_end(c, now, TCPLAB_CLOSED, TCPLAB_EV_RCV, TCPLAB_OK);
+    break;
+  default:
+    conn_end(c, now, TCPLAB_CLOSED, TCPLAB_EV_RCV, TCPLAB_ERR_RESET);
+    break;
+  }
+}
+
+/* Segment text (seventh step) and FIN (eighth step), for a segment
+ * already trimmed to start at or after RCV.NXT and to end in the window. */
+static void process_text_and_fin(struct tcplab_conn *c, tcplab_time_t now,
+                                 uint32_t seq, const uint8_t *data, size_t len,
+                                 bool fin) {
+  switch (c->state) {
+  case TCPLAB_ESTABLISHED:
+  case TCPLAB_FIN_WAIT_1:
+  case TCPLAB_FIN_WAIT_2: break;
+  default: return; /* the peer's FIN was already received: nothing can follow */
+  }
+  if (len > 0) {
+    c->ack_pending = 1;
+    if (seq != c->rcv_nxt) {
+      return; /* out of order: not kept; the duplicate ACK says so */
+    }
+    uint32_t n = (uint32_t)len;
+    if (c->app_closed) {
+      /* Closed by the application: acknowledged and discarded. */
+    } else {
+      if (c->rcvbuf.buf == NULL) {
+        c->rcvbuf.buf = stack_alloc(c->stack, c->rcvbuf.cap);
+      }
+      n = c->rcvbuf.buf ? ring_push(&c->rcvbuf, data, n) : 0;
+      if (n > 0) {
+        c->notify |= NOTIFY_READABLE;
+      }
+    }
+    c->rcv_nxt += n;
+    c->stats.bytes_received += n;
+    if (n < len) {
+      return; /* the FIN, if any, lies past what we kept */
+    }
+    seq += n;
+  }
+  if (!fin || seq != c->rcv_nxt) {
+    return;
+  }
+  c->rcv_nxt++;
+  c->fin_rcvd = 1;
+  c->ack_pending = 1;
+  c->notify |= NOTIFY_PEER_CLOSED;
+  switch (c->state) {
+  case TCPLAB_ESTABLISHED:
+    conn_set_state(c, now, TCPLAB_CLOSE_WAIT, TCPLAB_EV_RCV);
+    break;
+  case TCPLAB_FIN_WAIT_1:
+    if (c->fin_acked) {
+      enter_time_wait(c, now); /* FIN_WAIT_1 -> TIME_WAIT directly */
+    } else {
+      conn_set_state(c, now, TCPLAB_CLOSING, TCPLAB_EV_RCV);
+    }
+    break;
+  case TCPLAB_FIN_WAIT_2:
+    timer_set(c, TIMER_LINGER, TCPLAB_TIME_NEVER);
+    enter_time_wait(c, now);
+    break;
+  default: break;
+  }
+}
+
+/* RFC 9293 3.10.7.4: SYN_RECEIVED and the synchronized states. */
+static void sync_input(struct tcplab_conn *c, tcplab_time_t now,
+                       const struct tcplab_segment *seg) {
+  const struct tcplab_config *cfg = &c->stack->cfg;
+  uint8_t f = seg->flags;
+  bool syn = f & TCPLAB_SYN, fin = f & TCPLAB_FIN, rst = f & TCPLAB_RST;
+  uint32_t seq = seg->seq;
+  const uint8_t *data = seg->payload;
+  size_t len = seg->len;
+
+  if (c->state == TCPLAB_SYN_RECEIVED && syn && !rst && seq == c->irs) {
+    if (!(f & TCPLAB_ACK)) {
+      /* The peer's SYN again: our SYN|ACK was lost. Answer it again
+       * rather than wait for our timer (as Linux does). */
+      conn_send_segment(c, now, TCPLAB_SYN | TCPLAB_ACK, c->iss, 0);
+      return;
+    }
+    /* Simultaneous open (RFC 9293 figure 8, line 6): the peer's SYN|ACK
+     * repeats its SYN and acknowledges ours; take it as the ACK. */
+    syn = false;
+    seq++;
+  }
+
+  if (c->state == TCPLAB_TIME_WAIT && fin && !rst && !syn) {
+    /* "The only thing that can arrive in this state is a retransmission
+     * of the remote FIN. Acknowledge it, and restart the 2 MSL timeout." */
+    conn_send_ack(c, now);
+    timer_set(c, TIMER_LINGER, now + 2 * cfg->msl);
+    return;
+  }
+
+  if (syn && !rst && cfg->rfc5961 && c->state != TCPLAB_SYN_RECEIVED) {
+    /* RFC 5961 4.2 (RFC 9293 fourth step): a SYN in a synchronized state,
+     * whatever its sequence number, gets a challenge ACK. */
+    challenge_ack(c, now);
+    return;
+  }
+
+  uint32_t seg_len = (uint32_t)len + (syn ? 1 : 0) + (fin ? 1 : 0);
+  if (!acceptable(c, seq, seg_len)) {
+    if (!rst) {
+      conn_send_ack(c, now); /* <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> */
+    }
+    return;
+  }
+
+  /* Trim to the idealized segment starting at RCV.NXT (3.10.7.4). */
+  if (seq_lt(seq, c->rcv_nxt)) {
+    if (syn) {
+      syn = false;
+      seq++;
+    }
+    uint32_t skip = min_u32(c->rcv_nxt - seq, (uint32_t)len);
+    data += skip;
+    len -= skip;
+    seq += skip;
+    if (seq_lt(seq, c->rcv_nxt)) {
+      fin = false; /* the FIN too is old */
+    }
+  }
+  uint32_t wnd_end = c->rcv_nxt + conn_rcv_wnd(c);
+  if (len > 0 && seq_gt(seq + (uint32_t)len, wnd_end)) {
+    len = wnd_end - seq;
+    fin = false; /* beyond the window */
+  }
+
+  if (rst) {
+    if (cfg->rfc5961 && seg->seq != c->rcv_nxt) {
+      challenge_ack(c, now); /* RFC 5961 3.2: in window, not exact */
+      return;
+    }
+    reset_received(c, now);
+    return;
+  }
+
+  if (syn) {
+    if (c->state == TCPLAB_SYN_RECEIVED && c->passive) {
+      conn_end(c, now, TCPLAB_LISTEN, TCPLAB_EV_RCV, TCPLAB_ERR_RESET);
+    } else if (cfg->rfc5961) {
+      challenge_ack(c, now);
+    } else {
+      /* RFC 793: a SYN in the window is an error; reset. */
+      conn_send_segment(c, now, TCPLAB_RST, c->snd_nxt, 0);
+      conn_end(c, now, TCPLAB_CLOSED, TCPLAB_EV_RCV, TCPLAB_ERR_RESET);
+    }
+    return;
+  }
+
+  if (!(f & TCPLAB_ACK)) {
+    return; /* fifth step: "if the ACK bit is off, drop the segment" */
+  }
+
+  if (c->state == TCPLAB_SYN_RECEIVED) {
+    if (!(seq_lt(c->snd_una, seg->ack) && seq_leq(seg->ack, c->snd_max))) {
+      conn_send_segment(c, now, TCPLAB_RST, seg->ack, 0);
+      return;
+    }
+    take_window(c, seg);
+    conn_set_state(c, now, TCPLAB_ESTABLISHED, TCPLAB_EV_RCV);
+    if (c->passive) {
+      struct tcplab_listener *l = c->listener;
+      c->queued = 1;
+      c->qnext = NULL;
+      if (l->qtail) {
+        l->qtail->qnext = c;
+      } else {
+        l->qhead = c;
+      }
+      l->qtail = c;
+      c->notify |= NOTIFY_ACCEPTABLE;
+    } else {
+      c->notify |= NOTIFY_CONNECTED;
+    }
+  }
+
+  if (seq_gt(seg->ack, c->snd_max)) {
+    /* Acknowledges something not yet sent. */
+    if (cfg->rfc5961) {
+      challenge_ack(c, now);
+    } else {
+      conn_send_ack(c, now);
+    }
+    return;
+  }
+  if (cfg->rfc5961 && seq_lt(seg->ack, c->snd_una - c->max_snd_wnd)) {
+    challenge_ack(c, now); /* RFC 5961 5.2: too old to be believed */
+    return;
+  }
+  bool was_syn_unacked = c->snd_una == c->iss;
+  if (seq_gt(seg->ack, c->snd_una)) {
+    ack_advance(c, now, seg->ack);
+    if (was_syn_unacked && c->syn_retx) {
+      rtt_after_syn_retransmit(&c->rtt, cfg);
+    }
+  }
+  if (seq_lt(c->snd_wl1, seg->seq) ||
+      (c->snd_wl1 == seg->seq && seq_leq(c->snd_wl2, seg->ack))) {
+    take_window(c, seg);
+  }
+
+  switch (c->state) {
+  case TCPLAB_FIN_WAIT_1:
+    if (c->fin_acked && !fin) {
+      enter_fin_wait_2(c, now);
+    }
+    break;
+  case TCPLAB_CLOSING:
+    if (c->fin_acked) {
+      enter_time_wait(c, now);
+    }
+    return;
+  case TCPLAB_LAST_ACK:
+    if (c->fin_acked) {
+      conn_end(c, now, TCPLAB_CLOSED, TCPLAB_EV_RCV, TCPLAB_OK);
+    }
+    return;
+  case TCPLAB_TIME_WAIT: return;
+  default: break;
+  }
+
+  process_text_and_fin(c, now, seq, data, len, fin);
+  if (c->state == TCPLAB_FIN_WAIT_1 && c->fin_acked) {
+    enter_fin_wait_2(c, now); /* our FIN acked, theirs not yet in order */
+  }
+}
+
+/* Tells the application what the segment changed, then sends what is owed
+ * (an ACK the application's own reply did not already carry). */
+static void notify_and_flush(struct tcplab_conn *c, tcplab_time_t now) {
+  struct tcplab_stack *s = c->stack;
+  unsigned n = c->notify;
+  c->notify = 0;
+  if ((n & NOTIFY_CONNECTED) && s->cb.connected && !c->dead) {
+    s->cb.connected(s->user_data, c);
+  }
+  if ((n & NOTIFY_ACCEPTABLE) && s->cb.acceptable && !c->dead && c->listener) {
+    s->cb.acceptable(s->user_data, c->listener);
+  }
+  if ((n & NOTIFY_READABLE) && s->cb.readable && !c->dead &&
+      c->rcvbuf.len > 0) {
+    s->cb.readable(s->user_data, c, c->rcvbuf.len);
+  }
+  if ((n & NOTIFY_PEER_CLOSED) && s->cb.peer_closed && !c->dead) {
+    s->cb.peer_closed(s->user_data, c);
+  }
+  conn_output(c, now);
+}
+
+void conn_input(struct tcplab_conn *c, tcplab_time_t now,
+                const struct tcplab_segment *seg) {
+  c->in_input = 1;
+  c->in_seg = seg;
+  c->rcv_traced = 0;
+  c->stats.segs_received++;
+  if (c->state == TCPLAB_SYN_SENT) {
+    syn_sent_input(c, now, seg);
+  } else {
+    sync_input(c, now, seg);
+  }
+  if (!c->dead && !c->rcv_traced) {
+    c->rcv_traced = 1;
+    conn_trace(c, now, c->state, c->state, TCPLAB_EV_RCV, seg->flags, seg->seq,
+               seg->ack, (uint32_t)seg->len);
+  }
+  c->in_input = 0;
+  notify_and_flush(c, now);
+}
+
+/* ------------------------------------------------------------ timers */
+
+void conn_on_timer(struct tcplab_conn *c, tcplab_time_t now) {
+  const struct tcplab_config *cfg = &c->stack->cfg;
+  if (c->timer[TIMER_LINGER] <= now) {
+    timer_set(c, TIMER_LINGER, TCPLAB_TIME_NEVER);
+    if (c->state == TCPLAB_TIME_WAIT) {
+      conn_end(c, now, TCPLAB_CLOSED, TCPLAB_EV_TIMER_TIME_WAIT, TCPLAB_OK);
+      return;
+    }
+    if (c->state == TCPLAB_FIN_WAIT_2) {
+      conn_end(c, now, TCPLAB_CLOSED, TCPLAB_EV_TIMER_FIN_WAIT_2, TCPLAB_OK);
+      return;
+    }
+  }
+  if (c->timer[TIMER_RTX] > now) {
+    return;
+  }
+  timer_set(c, TIMER_RTX, TCPLAB_TIME_NEVER);
+  if (c->snd_una == c->snd_max) {
+    return;
+  }
+  bool syn = c->snd_una == c->iss;
+  unsigned limit = !syn         ? cfg->retries
+                   : c->passive ? cfg->synack_retries
+                                : cfg->syn_retries;
+  if (c->retries >= limit) {
+    conn_end(c, now, TCPLAB_CLOSED, TCPLAB_EV_GAVE_UP, TCPLAB_ERR_TIMEDOUT);
+    return;
+  }
+  c->retries++;
+  if (syn) {
+    c->syn_retx = 1;
+  }
+  conn_trace(c, now, c->state, c->state, TCPLAB_EV_TIMER_RETRANSMIT, 0, 0, 0,
+             0);
+  rtt_backoff(&c->rtt, cfg); /* RFC 6298 5.5 */
+  /* RFC 6298 5.4: send again from the oldest unacknowledged octet. */
+  c->snd_nxt = c->snd_una;
+  conn_output(c, now);
+}

@@ -1,0 +1,185 @@
+/* Internal structures shared by the core's units. Not installed. */
+#ifndef TCPLAB_INTERNAL_H
+#define TCPLAB_INTERNAL_H
+
+#include <tcplab/core.h>
+
+#include "ring.h"
+#include "rtt.h"
+
+/* The timers one connection can have running (STYLE: one tagged deadline
+ * per kind, folded into a single heap entry keyed by the earliest). */
+enum timer_kind {
+  TIMER_RTX,    /* retransmission of SYN, SYN|ACK, data or FIN */
+  TIMER_LINGER, /* TIME_WAIT (2*MSL) or FIN_WAIT_2 timeout */
+  TIMER_COUNT
+};
+
+/* Application notifications collected while a segment is processed and
+ * delivered once the connection is consistent again. */
+enum {
+  NOTIFY_CONNECTED = 1u << 0,
+  NOTIFY_ACCEPTABLE = 1u << 1,
+  NOTIFY_READABLE = 1u << 2,
+  NOTIFY_PEER_CLOSED = 1u << 3,
+};
+
+/* The transmission control block (RFC 9293 section 3.3.1 names). */
+struct tcplab_conn {
+  struct tcplab_stack *stack;
+  struct tcplab_conn *hnext;        /* 4-tuple hash chain */
+  struct tcplab_conn *qnext;        /* listener accept queue */
+  struct tcplab_conn *dnext;        /* stack's list of ended connections */
+  struct tcplab_listener *listener; /* passive, until accepted */
+  void *user_data;
+  uint64_t id;
+  struct tcplab_endpoint local, remote;
+  enum tcplab_state state;
+
+  /* Send sequence space. */
+  uint32_t iss;         /* initial send sequence number */
+  uint32_t snd_una;     /* oldest unacknowledged sequence number */
+  uint32_t snd_nxt;     /* next sequence number to send */
+  uint32_t snd_max;     /* highest sequence number sent (snd_nxt goes back on
+                           RTO, acceptability is checked against this) */
+  uint32_t snd_wnd;     /* peer's window */
+  uint32_t max_snd_wnd; /* largest window the peer offered (RFC 5961 5.2) */
+  uint32_t snd_wl1;     /* segment seq used for the last window update */
+  uint32_t snd_wl2;     /* segment ack used for the last window update */
+  uint32_t sb_seq;      /* sequence number of the first byte in sndbuf */
+  uint16_t snd_mss;     /* effective send MSS */
+
+  /* Receive sequence space. */
+  uint32_t irs;     /* initial receive sequence number */
+  uint32_t rcv_nxt; /* next sequence number expected */
+  uint32_t rcv_adv; /* right edge of the window last advertised */
+
+  struct ring sndbuf; /* unacknowledged and unsent data */
+  struct ring rcvbuf; /* in-order data the application has not read */
+
+  /* Retransmission (RFC 6298). */
+  struct rtt rtt;
+  tcplab_time_t rtt_start; /* when the timed segment left */
+  uint32_t rtt_seq;        /* an ACK at or past this ends the timing */
+  uint8_t retries;         /* consecutive retransmissions of snd_una */
+
+  tcplab_time_t timer[TIMER_COUNT];
+  tcplab_time_t timer_key; /* earliest of timer[], or NEVER */
+  size_t heap_idx;         /* position in the stack's heap, or SIZE_MAX */
+
+  unsigned passive : 1;     /* created from a listener */
+  unsigned irs_valid : 1;   /* a SYN was received */
+  unsigned fin_queued : 1;  /* shutdown/close: FIN after the data */
+  unsigned fin_acked : 1;   /* our FIN was acknowledged */
+  unsigned fin_rcvd : 1;    /* the peer's FIN was received in order */
+  unsigned app_closed : 1;  /* close() called: received data discarded */
+  unsigned ack_pending : 1; /* an ACK must go out at the next flush */
+  unsigned rtt_active : 1;  /* a segment is being timed */
+  unsigned syn_retx : 1;    /* our SYN or SYN|ACK was retransmitted */
+  unsigned queued : 1;      /* in the listener's accept queue */
+  unsigned dead : 1;        /* reached CLOSED; freed at the next reap */
+  unsigned in_input : 1;    /* a segment is being processed */
+  unsigned rcv_traced : 1;  /* its RCV trace event was emitted */
+  unsigned notify : 4;      /* NOTIFY_* bits pending */
+
+  const struct tcplab_segment *in_seg; /* segment being processed */
+  struct tcplab_conn_stats stats;
+};
+
+struct tcplab_listener {
+  struct tcplab_stack *stack;
+  struct tcplab_listener *next; /* stack's listener list */
+  void *user_data;
+  uint64_t id;
+  struct tcplab_endpoint local;
+  unsigned backlog;
+  unsigned pending; /* SYN_RECEIVED plus established, not accepted */
+  struct tcplab_conn *qhead, *qtail; /* established, not accepted */
+  bool closed;
+};
+
+struct timer_heap {
+  struct tcplab_conn **v;
+  size_t len, cap;
+};
+
+struct tcplab_stack {
+  struct tcplab_config cfg;
+  struct tcplab_callbacks cb;
+  struct tcplab_allocator alloc;
+  void *user_data;
+  struct tcplab_stack_stats stats;
+
+  struct tcplab_conn **buckets; /* 4-tuple hash table, chained */
+  size_t nbuckets;              /* a power of two */
+  struct tcplab_listener *listeners;
+  struct timer_heap heap;
+
+  struct tcplab_conn *dead;               /* ended, to free */
+  struct tcplab_listener *dead_listeners; /* closed, to free */
+  unsigned depth;                         /* nesting of API calls */
+
+  uint64_t next_id;
+  uint32_t next_port; /* ephemeral port cursor */
+  uint8_t *txbuf;     /* one segment being encoded: header + MSS */
+  size_t txcap;
+  uint8_t *stage; /* payload staging, MSS bytes (after txbuf) */
+};
+
+/* Memory, through the stack's allocator. */
+void *stack_alloc(struct tcplab_stack *s, size_t size);
+void stack_free(struct tcplab_stack *s, void *p);
+
+/* API-call bracketing: ended objects are freed when the outermost call
+ * returns, so callbacks may end the connection they are told about. */
+void stack_enter(struct tcplab_stack *s);
+void stack_leave(struct tcplab_stack *s);
+
+/* Demultiplexing (stack.c). */
+struct tcplab_conn *stack_lookup(struct tcplab_stack *s,
+                                 struct tcplab_endpoint local,
+                                 struct tcplab_endpoint remote);
+void stack_insert(struct tcplab_stack *s, struct tcplab_conn *c);
+void stack_remove(struct tcplab_stack *s, struct tcplab_conn *c);
+
+/* Timer heap (timer.c): re-keys c after c->timer[] changed. */
+void timer_set(struct tcplab_conn *c, enum timer_kind k, tcplab_time_t at);
+void timer_heap_update(struct timer_heap *h, struct tcplab_conn *c);
+void timer_heap_remove(struct timer_heap *h, struct tcplab_conn *c);
+struct tcplab_conn *timer_heap_top(const struct timer_heap *h);
+int timer_heap_reserve(struct tcplab_stack *s, size_t n);
+void timer_heap_free(struct tcplab_stack *s);
+
+/* Segments (output.c). */
+void send_rst_raw(struct tcplab_stack *s, tcplab_time_t now,
+                  struct tcplab_endpoint local, struct tcplab_endpoint remote,
+                  uint32_t seq, uint32_t ack, uint8_t flags);
+void conn_send_segment(struct tcplab_conn *c, tcplab_time_t now, uint8_t flags,
+                       uint32_t seq, size_t len);
+void conn_output(struct tcplab_conn *c, tcplab_time_t now);
+void conn_send_ack(struct tcplab_conn *c, tcplab_time_t now);
+uint32_t conn_rcv_wnd(const struct tcplab_conn *c);
+
+/* Connections (conn.c). */
+struct tcplab_conn *conn_new(struct tcplab_stack *s, tcplab_time_t now,
+                             struct tcplab_endpoint local,
+                             struct tcplab_endpoint remote);
+void conn_set_state(struct tcplab_conn *c, tcplab_time_t now,
+                    enum tcplab_state to, enum tcplab_event ev);
+void conn_end(struct tcplab_conn *c, tcplab_time_t now, enum tcplab_state to,
+              enum tcplab_event ev, int error);
+void conn_trace(struct tcplab_conn *c, tcplab_time_t now,
+                enum tcplab_state from, enum tcplab_state to,
+                enum tcplab_event ev, uint8_t flags, uint32_t seq, uint32_t ack,
+                uint32_t len);
+void conn_input(struct tcplab_conn *c, tcplab_time_t now,
+                const struct tcplab_segment *seg);
+void conn_on_timer(struct tcplab_conn *c, tcplab_time_t now);
+void conn_free(struct tcplab_conn *c);
+void listener_input(struct tcplab_listener *l, tcplab_time_t now, uint32_t src,
+                    uint32_t dst, const struct tcplab_segment *seg);
+void listener_trace(struct tcplab_listener *l, tcplab_time_t now,
+                    enum tcplab_state from, enum tcplab_state to,
+                    enum tcplab_event ev);
+
+#endif

@@ -1,0 +1,34 @@
+#include "ring.h"
+
+#include <string.h>
+
+static uint32_t min_u32(uint32_t a, uint32_t b) {
+  return a < b ? a : b;
+}
+
+uint32_t ring_push(struct ring *r, const void *data, uint32_t n) {
+  n = min_u32(n, ring_free(r));
+  const uint8_t *p = data;
+  uint32_t tail = (r->head + r->len) % r->cap;
+  uint32_t first = min_u32(n, r->cap - tail);
+  memcpy(r->buf + tail, p, first);
+  memcpy(r->buf, p + first, n - first);
+  r->len += n;
+  return n;
+}
+
+void ring_peek(const struct ring *r, uint32_t off, void *out, uint32_t n) {
+  uint8_t *p = out;
+  uint32_t start = (r->head + off) % r->cap;
+  uint32_t first = min_u32(n, r->cap - start);
+  memcpy(p, r->buf + start, first);
+  memcpy(p + first, r->buf, n - first);
+}
+
+void ring_consume(struct ring *r, uint32_t n) {
+  r->head = (r->head + n) % r->cap;
+  r->len -= n;
+  if (r->len == 0) {
+    r->head = 0;
+  }
+}
