@@ -197,3 +197,7 @@ void *tcplab_conn_user_data(const struct tcplab_conn *c) {
 const struct tcplab_conn_stats *tcplab_conn_stats(const struct tcplab_conn *c) {
   return &c->stats;
 }
+
+void tcplab_conn_set_nagle(struct tcplab_conn *c, bool on) {
+  c->nagle = on ? 1 : 0;
+}

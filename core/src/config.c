@@ -26,8 +26,12 @@ void tcplab_config_default(struct tcplab_config *cfg) {
       .retries = 15,
       .fin_wait_2_timeout = TCPLAB_TIME_NEVER,
       .mss = 1460,
-      .snd_buf = 65535,
-      .rcv_buf = 65535,
+      .snd_buf = 131072,
+      .rcv_buf = 131072,
+      .delayed_ack = TCPLAB_MS(40),
+      .nagle = true,
+      .window_scale = true,
+      .initial_window = 10,
       .rfc1337 = true,
       .rfc5961 = true,
       .seed = 0,
@@ -63,6 +67,11 @@ static const char *check(const struct tcplab_config *cfg) {
     return "snd_buf must be in [1, 2^30] bytes";
   if (cfg->rcv_buf == 0 || cfg->rcv_buf > BUF_MAX)
     return "rcv_buf must be in [1, 2^30] bytes";
+  /* RFC 9293 3.8.6.3: the delay MUST be less than 0.5 seconds. */
+  if (cfg->delayed_ack >= TCPLAB_MS(500))
+    return "delayed_ack must be in [0, 500 ms)";
+  if (cfg->initial_window == 0 || cfg->initial_window > 1000)
+    return "initial_window must be in [1, 1000] segments";
   if (cfg->ephemeral_min == 0 || cfg->ephemeral_min > cfg->ephemeral_max)
     return "ephemeral_min must be in [1, ephemeral_max]";
   return NULL;

@@ -2,6 +2,7 @@
  * and timer expiry (3.10.8) for one connection, and the LISTEN state. */
 #include <string.h>
 
+#include "cc.h"
 #include "internal.h"
 #include "seq.h"
 
@@ -108,6 +109,8 @@ struct tcplab_conn *conn_new(struct tcplab_stack *s, tcplab_time_t now,
   c->sndbuf.cap = s->cfg.snd_buf;
   c->rcvbuf.cap = s->cfg.rcv_buf;
   rtt_init(&c->rtt, &s->cfg);
+  c->nagle = s->cfg.nagle;
+  c->ssthresh = UINT32_C(1) << 30;
   for (int i = 0; i < TIMER_COUNT; i++) {
     c->timer[i] = TCPLAB_TIME_NEVER;
   }
@@ -199,11 +202,20 @@ static void take_options(struct tcplab_conn *c,
   } else if (c->snd_mss > c->stack->cfg.mss) {
     c->snd_mss = c->stack->cfg.mss;
   }
+  /* RFC 7323 2.2: scaling is on only when both SYNs offered it; a shift
+   * above 14 is taken as 14 (2.3). */
+  if ((seg->opt.present & TCPLAB_OPT_WSCALE) && c->stack->cfg.window_scale) {
+    c->wscale_ok = 1;
+    c->snd_wscale = seg->opt.wscale < 14 ? seg->opt.wscale : 14;
+    c->rcv_wscale = wscale_for(c->stack->cfg.rcv_buf);
+  }
 }
 
 static void take_window(struct tcplab_conn *c,
                         const struct tcplab_segment *seg) {
-  c->snd_wnd = seg->wnd;
+  /* RFC 7323 2.2: the window of a SYN is never scaled. */
+  uint8_t shift = (seg->flags & TCPLAB_SYN) ? 0 : c->snd_wscale;
+  c->snd_wnd = (uint32_t)seg->wnd << shift;
   c->snd_wl1 = seg->seq;
   c->snd_wl2 = seg->ack;
   if (c->snd_wnd > c->max_snd_wnd) {
@@ -218,6 +230,7 @@ static void receive_syn(struct tcplab_conn *c,
   c->stats.irs = seg->seq;
   c->stats.irs_valid = true;
   c->rcv_nxt = seg->seq + 1;
+  c->rcv_adv = c->rcv_nxt;
   take_options(c, seg);
 }
 
@@ -242,7 +255,9 @@ static void enter_fin_wait_2(struct tcplab_conn *c, tcplab_time_t now) {
 static void ack_advance(struct tcplab_conn *c, tcplab_time_t now,
                         uint32_t ack) {
   uint32_t acked = ack - c->snd_una;
-  if (c->snd_una == c->iss) {
+  uint32_t total = acked;
+  bool syn_acked = c->snd_una == c->iss;
+  if (syn_acked) {
     acked--; /* our SYN */
   }
   uint32_t data = min_u32(acked, c->sndbuf.len);
@@ -259,12 +274,20 @@ static void ack_advance(struct tcplab_conn *c, tcplab_time_t now,
   if (c->rtt_active && seq_geq(ack, c->rtt_seq)) {
     rtt_sample(&c->rtt, &c->stack->cfg, now - c->rtt_start);
     c->rtt_active = 0;
+    c->stats.srtt = c->rtt.srtt;
   }
   c->retries = 0;
   /* RFC 6298 5.2 / 5.3: stop the timer when everything is acknowledged,
    * restart it when new data is. */
-  timer_set(c, TIMER_RTX,
-            c->snd_una == c->snd_max ? TCPLAB_TIME_NEVER : now + c->rtt.rto);
+  if (!c->persist) {
+    timer_set(c, TIMER_RTX, c->snd_una == c->snd_max ? TCPLAB_TIME_NEVER
+                                                      : now + c->rtt.rto);
+  }
+  if (syn_acked) {
+    cc_init(c, now);
+  } else {
+    cc_on_new_ack(c, now, ack, total);
+  }
 }
 
 /* ----------------------------------------------------- LISTEN state */
@@ -406,47 +429,85 @@ static void reset_received(struct tcplab_conn *c, tcplab_time_t now) {
   }
 }
 
-/* Segment text (seventh step) and FIN (eighth step), for a segment
- * already trimmed to start at or after RCV.NXT and to end in the window. */
-static void process_text_and_fin(struct tcplab_conn *c, tcplab_time_t now,
-                                 uint32_t seq, const uint8_t *data, size_t len,
-                                 bool fin) {
-  switch (c->state) {
-  case TCPLAB_ESTABLISHED:
-  case TCPLAB_FIN_WAIT_1:
-  case TCPLAB_FIN_WAIT_2: break;
-  default: return; /* the peer's FIN was already received: nothing can follow */
+/* Remembers [start, end) as received out of order. Returns false when
+ * that would take a fifth disjoint range (the data is then dropped). */
+static bool reass_add(struct reass *r, uint32_t start, uint32_t end) {
+  uint8_t i = 0;
+  while (i < r->n && seq_lt(r->end[i], start)) {
+    i++; /* ranges wholly before, not touching */
   }
-  if (len > 0) {
+  if (i < r->n && seq_leq(r->start[i], end)) {
+    /* Overlaps or touches range i: merge, then swallow what follows. */
+    if (seq_lt(start, r->start[i])) {
+      r->start[i] = start;
+    }
+    if (seq_gt(end, r->end[i])) {
+      r->end[i] = end;
+    }
+    uint8_t j = i + 1;
+    while (j < r->n && seq_leq(r->start[j], r->end[i])) {
+      if (seq_gt(r->end[j], r->end[i])) {
+        r->end[i] = r->end[j];
+      }
+      j++;
+    }
+    uint8_t gone = j - i - 1;
+    for (uint8_t k = i + 1; k + gone < r->n; k++) {
+      r->start[k] = r->start[k + gone];
+      r->end[k] = r->end[k + gone];
+    }
+    r->n -= gone;
+    return true;
+  }
+  if (r->n == REASS_MAX) {
+    return false;
+  }
+  for (uint8_t k = r->n; k > i; k--) {
+    r->start[k] = r->start[k - 1];
+    r->end[k] = r->end[k - 1];
+  }
+  r->start[i] = start;
+  r->end[i] = end;
+  r->n++;
+  return true;
+}
+
+/* The in-order data now reaches nxt: returns how far it reaches with the
+ * held ranges that join it, and forgets those. */
+static uint32_t reass_take(struct reass *r, uint32_t nxt) {
+  uint8_t used = 0;
+  while (used < r->n && seq_leq(r->start[used], nxt)) {
+    if (seq_gt(r->end[used], nxt)) {
+      nxt = r->end[used];
+    }
+    used++;
+  }
+  for (uint8_t k = 0; k + used < r->n; k++) {
+    r->start[k] = r->start[k + used];
+    r->end[k] = r->end[k + used];
+  }
+  r->n -= used;
+  return nxt;
+}
+
+/* RFC 9293 3.8.6.3 and RFC 5681 4.2: in-order data may wait for the
+ * delayed-ACK timer, but not beyond every second full-sized segment. */
+static void ack_in_order(struct tcplab_conn *c, tcplab_time_t now,
+                         uint32_t n) {
+  tcplab_time_t delay = c->stack->cfg.delayed_ack;
+  c->rcv_unacked += n;
+  if (delay == 0 || c->rcv_unacked >= 2u * c->rcv_mss) {
     c->ack_pending = 1;
-    if (seq != c->rcv_nxt) {
-      return; /* out of order: not kept; the duplicate ACK says so */
-    }
-    uint32_t n = (uint32_t)len;
-    if (c->app_closed) {
-      /* Closed by the application: acknowledged and discarded. */
-    } else {
-      if (c->rcvbuf.buf == NULL) {
-        c->rcvbuf.buf = stack_alloc(c->stack, c->rcvbuf.cap);
-      }
-      n = c->rcvbuf.buf ? ring_push(&c->rcvbuf, data, n) : 0;
-      if (n > 0) {
-        c->notify |= NOTIFY_READABLE;
-      }
-    }
-    c->rcv_nxt += n;
-    c->stats.bytes_received += n;
-    if (n < len) {
-      return; /* the FIN, if any, lies past what we kept */
-    }
-    seq += n;
+  } else if (c->timer[TIMER_DELACK] == TCPLAB_TIME_NEVER) {
+    timer_set(c, TIMER_DELACK, now + delay);
   }
-  if (!fin || seq != c->rcv_nxt) {
-    return;
-  }
+}
+
+/* Our FIN's peer arrived in order: RFC 9293 3.10.7.4, eighth step. */
+static void receive_fin(struct tcplab_conn *c, tcplab_time_t now) {
   c->rcv_nxt++;
   c->fin_rcvd = 1;
-  c->ack_pending = 1;
+  c->ack_pending = 1; /* a FIN is acknowledged at once */
   c->notify |= NOTIFY_PEER_CLOSED;
   switch (c->state) {
   case TCPLAB_ESTABLISHED:
@@ -464,6 +525,70 @@ static void process_text_and_fin(struct tcplab_conn *c, tcplab_time_t now,
     enter_time_wait(c, now);
     break;
   default: break;
+  }
+}
+
+/* Segment text (seventh step) and FIN (eighth step), for a segment
+ * already trimmed to start at or after RCV.NXT and to end in the window.
+ * Out-of-order data is kept in the receive buffer past its end, at its
+ * place, and joins the stream when the gap fills. */
+static void process_text_and_fin(struct tcplab_conn *c, tcplab_time_t now,
+                                 uint32_t seq, const uint8_t *data, size_t len,
+                                 bool fin) {
+  switch (c->state) {
+  case TCPLAB_ESTABLISHED:
+  case TCPLAB_FIN_WAIT_1:
+  case TCPLAB_FIN_WAIT_2: break;
+  default: return; /* the peer's FIN was already received: nothing can follow */
+  }
+  if (fin) {
+    c->fin_seen = 1;
+    c->fin_seq = seq + (uint32_t)len;
+  }
+  if (len > 0) {
+    if (len > c->rcv_mss) {
+      c->rcv_mss = (uint16_t)(len < c->stack->cfg.mss ? len : c->stack->cfg.mss);
+    }
+    uint32_t off = seq - c->rcv_nxt;
+    uint32_t space = c->app_closed ? c->rcvbuf.cap : ring_free(&c->rcvbuf);
+    /* What lies past the buffer is dropped and comes again later. */
+    uint32_t n = off < space ? min_u32((uint32_t)len, space - off) : 0;
+    if (n > 0 && !c->app_closed && c->rcvbuf.buf == NULL) {
+      c->rcvbuf.buf = stack_alloc(c->stack, c->rcvbuf.cap);
+      if (c->rcvbuf.buf == NULL) {
+        n = 0; /* no memory: as if lost */
+      }
+    }
+    if (off > 0) {
+      /* RFC 5681 4.2: an out-of-order segment is acknowledged at once
+       * (the duplicate ACK the sender counts). */
+      c->stats.ooo_segments++;
+      c->ack_pending = 1;
+      if (n > 0 && reass_add(&c->reass, seq, seq + n) && !c->app_closed) {
+        ring_write_at(&c->rcvbuf, off, data, n);
+      }
+    } else if (n > 0) {
+      bool filled_gap = c->reass.n > 0;
+      if (!c->app_closed) {
+        ring_write_at(&c->rcvbuf, 0, data, n);
+      }
+      uint32_t end = reass_take(&c->reass, c->rcv_nxt + n);
+      uint32_t advance = end - c->rcv_nxt;
+      if (!c->app_closed) {
+        ring_commit(&c->rcvbuf, advance);
+        c->notify |= NOTIFY_READABLE;
+      }
+      c->rcv_nxt = end;
+      c->stats.bytes_received += advance;
+      if (filled_gap) {
+        c->ack_pending = 1; /* RFC 5681 4.2: a filled gap, ACK at once */
+      } else {
+        ack_in_order(c, now, advance);
+      }
+    }
+  }
+  if (c->fin_seen && c->rcv_nxt == c->fin_seq && !c->fin_rcvd) {
+    receive_fin(c, now);
   }
 }
 
@@ -595,12 +720,23 @@ static void sync_input(struct tcplab_conn *c, tcplab_time_t now,
     challenge_ack(c, now); /* RFC 5961 5.2: too old to be believed */
     return;
   }
+  /* RFC 5681 2: a duplicate ACK acknowledges nothing new, carries no
+   * data, SYN or FIN, repeats the window, while data is outstanding. */
+  bool dup = seg->ack == c->snd_una && seg->len == 0 &&
+             !(f & (TCPLAB_SYN | TCPLAB_FIN)) &&
+             ((uint32_t)seg->wnd << c->snd_wscale) == c->snd_wnd &&
+             c->snd_max != c->snd_una && c->state != TCPLAB_SYN_RECEIVED;
+  if (c->persist) {
+    c->retries = 0; /* the peer answers our probes */
+  }
   bool was_syn_unacked = c->snd_una == c->iss;
   if (seq_gt(seg->ack, c->snd_una)) {
-    ack_advance(c, now, seg->ack);
     if (was_syn_unacked && c->syn_retx) {
       rtt_after_syn_retransmit(&c->rtt, cfg);
     }
+    ack_advance(c, now, seg->ack);
+  } else if (dup) {
+    cc_on_dupack(c, now);
   }
   if (seq_lt(c->snd_wl1, seg->seq) ||
       (c->snd_wl1 == seg->seq && seq_leq(c->snd_wl2, seg->ack))) {
@@ -679,6 +815,12 @@ void conn_input(struct tcplab_conn *c, tcplab_time_t now,
 
 void conn_on_timer(struct tcplab_conn *c, tcplab_time_t now) {
   const struct tcplab_config *cfg = &c->stack->cfg;
+  if (c->timer[TIMER_DELACK] <= now) {
+    timer_set(c, TIMER_DELACK, TCPLAB_TIME_NEVER);
+    if (c->rcv_unacked > 0) {
+      conn_send_ack(c, now);
+    }
+  }
   if (c->timer[TIMER_LINGER] <= now) {
     timer_set(c, TIMER_LINGER, TCPLAB_TIME_NEVER);
     if (c->state == TCPLAB_TIME_WAIT) {
@@ -694,6 +836,10 @@ void conn_on_timer(struct tcplab_conn *c, tcplab_time_t now) {
     return;
   }
   timer_set(c, TIMER_RTX, TCPLAB_TIME_NEVER);
+  if (c->persist) {
+    conn_persist_expired(c, now);
+    return;
+  }
   if (c->snd_una == c->snd_max) {
     return;
   }
@@ -706,13 +852,18 @@ void conn_on_timer(struct tcplab_conn *c, tcplab_time_t now) {
     return;
   }
   c->retries++;
+  c->stats.timeouts++;
   if (syn) {
     c->syn_retx = 1;
   }
   conn_trace(c, now, c->state, c->state, TCPLAB_EV_TIMER_RETRANSMIT, 0, 0, 0,
              0);
   rtt_backoff(&c->rtt, cfg); /* RFC 6298 5.5 */
-  /* RFC 6298 5.4: send again from the oldest unacknowledged octet. */
+  if (!syn) {
+    cc_on_timeout(c, now);
+  }
+  /* RFC 6298 5.4: send again from the oldest unacknowledged octet; with
+   * cwnd at one segment (RFC 5681 3.1) only that one leaves now. */
   c->snd_nxt = c->snd_una;
   conn_output(c, now);
 }

@@ -7,11 +7,16 @@
 #include "ring.h"
 #include "rtt.h"
 
+/* Out-of-order ranges a connection remembers; a segment opening a fifth
+ * hole is dropped and comes again. */
+#define REASS_MAX 4
+
 /* The timers one connection can have running (STYLE: one tagged deadline
  * per kind, folded into a single heap entry keyed by the earliest). */
 enum timer_kind {
-  TIMER_RTX,    /* retransmission of SYN, SYN|ACK, data or FIN */
+  TIMER_RTX,    /* retransmission, or zero-window probe when persisting */
   TIMER_LINGER, /* TIME_WAIT (2*MSL) or FIN_WAIT_2 timeout */
+  TIMER_DELACK, /* delayed ACK (RFC 9293 3.8.6.3) */
   TIMER_COUNT
 };
 
@@ -48,11 +53,27 @@ struct tcplab_conn {
   uint32_t snd_wl2;     /* segment ack used for the last window update */
   uint32_t sb_seq;      /* sequence number of the first byte in sndbuf */
   uint16_t snd_mss;     /* effective send MSS */
+  uint8_t snd_wscale;   /* peer's window shift (RFC 7323), 0 if none */
+  uint8_t rcv_wscale;   /* our window shift, 0 if not negotiated */
+
+  /* Congestion control: NewReno (RFC 5681, RFC 6582). */
+  uint32_t cwnd;        /* congestion window, bytes */
+  uint32_t ssthresh;    /* slow-start threshold, bytes */
+  uint32_t recover;     /* snd_max when recovery began (RFC 6582) */
+  uint32_t traced_cwnd, traced_ssthresh; /* last values traced */
+  uint8_t dupacks;      /* consecutive duplicate ACKs */
 
   /* Receive sequence space. */
   uint32_t irs;     /* initial receive sequence number */
   uint32_t rcv_nxt; /* next sequence number expected */
   uint32_t rcv_adv; /* right edge of the window last advertised */
+  uint32_t rcv_unacked; /* bytes received since our last ACK */
+  uint16_t rcv_mss;     /* largest segment seen: "full-sized" (RFC 1122) */
+  uint32_t fin_seq;     /* sequence number of the peer's FIN, if seen */
+  struct reass {        /* out-of-order data held in rcvbuf past its end */
+    uint32_t start[REASS_MAX], end[REASS_MAX]; /* sorted, disjoint */
+    uint8_t n;
+  } reass;
 
   struct ring sndbuf; /* unacknowledged and unsent data */
   struct ring rcvbuf; /* in-order data the application has not read */
@@ -74,6 +95,11 @@ struct tcplab_conn {
   unsigned fin_rcvd : 1;    /* the peer's FIN was received in order */
   unsigned app_closed : 1;  /* close() called: received data discarded */
   unsigned ack_pending : 1; /* an ACK must go out at the next flush */
+  unsigned fin_seen : 1;    /* fin_seq is valid (FIN may be out of order) */
+  unsigned in_recovery : 1; /* NewReno fast recovery */
+  unsigned persist : 1;     /* TIMER_RTX is the zero-window probe timer */
+  unsigned nagle : 1;       /* Nagle's algorithm on */
+  unsigned wscale_ok : 1;   /* both SYNs carried window scale */
   unsigned rtt_active : 1;  /* a segment is being timed */
   unsigned syn_retx : 1;    /* our SYN or SYN|ACK was retransmitted */
   unsigned queued : 1;      /* in the listener's accept queue */
@@ -159,6 +185,10 @@ void conn_send_segment(struct tcplab_conn *c, tcplab_time_t now, uint8_t flags,
 void conn_output(struct tcplab_conn *c, tcplab_time_t now);
 void conn_send_ack(struct tcplab_conn *c, tcplab_time_t now);
 uint32_t conn_rcv_wnd(const struct tcplab_conn *c);
+uint8_t wscale_for(uint32_t buf);
+void conn_persist_expired(struct tcplab_conn *c, tcplab_time_t now);
+void conn_retransmit_first(struct tcplab_conn *c, tcplab_time_t now);
+void conn_trace_cwnd(struct tcplab_conn *c, tcplab_time_t now);
 
 /* Connections (conn.c). */
 struct tcplab_conn *conn_new(struct tcplab_stack *s, tcplab_time_t now,

@@ -194,6 +194,7 @@ static const char *const events[TCPLAB_EVENT_COUNT] = {
     [TCPLAB_EV_TIMER_TIME_WAIT] = "timer_time_wait",
     [TCPLAB_EV_TIMER_FIN_WAIT_2] = "timer_fin_wait_2",
     [TCPLAB_EV_GAVE_UP] = "gave_up",
+    [TCPLAB_EV_CWND] = "cwnd",
 };
 
 const char *tcplab_event_name(enum tcplab_event event) {

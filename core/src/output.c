@@ -1,19 +1,45 @@
-/* Building and sending segments. */
+/* Building and sending segments: what may be sent now (windows, Nagle,
+ * silly-window avoidance), and the window we offer. */
 #include <string.h>
 
 #include "internal.h"
 #include "seq.h"
 
-static uint32_t min_u32(uint32_t a, uint32_t b) {
-  return a < b ? a : b;
-}
+static uint32_t min_u32(uint32_t a, uint32_t b) { return a < b ? a : b; }
 
-/* The window we offer: free receive-buffer space, as 16 bits on the wire
- * (no window scaling in this version). A connection whose application has
- * closed discards what arrives, so it keeps offering the whole buffer. */
+/* The receive window in bytes that we offer now. It is the free buffer
+ * space, except that the right edge moves only in steps of at least
+ * min(buffer/2, MSS) (receiver silly-window avoidance, RFC 9293
+ * 3.8.6.2.2) and never back (RFC 9293 3.8.6: shrinking is discouraged).
+ * A connection whose application has closed discards what arrives, so it
+ * offers the whole buffer. */
 uint32_t conn_rcv_wnd(const struct tcplab_conn *c) {
   uint32_t free_space = c->app_closed ? c->rcvbuf.cap : ring_free(&c->rcvbuf);
-  return min_u32(free_space, 65535);
+  uint32_t offered =
+      seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+  uint32_t step = min_u32(c->rcvbuf.cap / 2, c->stack->cfg.mss);
+  if (free_space <= offered || free_space - offered < step) {
+    return offered;
+  }
+  return free_space;
+}
+
+/* The 16-bit window field for wnd bytes: unscaled on a SYN (RFC 7323
+ * 2.2), else shifted, rounded up so the edge we offered never recedes. */
+static uint16_t window_field(const struct tcplab_conn *c, uint32_t wnd,
+                             bool syn) {
+  uint8_t shift = syn ? 0 : c->rcv_wscale;
+  uint32_t field = (uint32_t)(((uint64_t)wnd + (1u << shift) - 1) >> shift);
+  return (uint16_t)min_u32(field, 65535);
+}
+
+/* RFC 7323 2.3: the smallest shift that lets the field cover the buffer. */
+uint8_t wscale_for(uint32_t buf) {
+  uint8_t shift = 0;
+  while (shift < 14 && (buf >> shift) > 65535) {
+    shift++;
+  }
+  return shift;
 }
 
 static void emit(struct tcplab_stack *s, tcplab_time_t now,
@@ -42,12 +68,24 @@ void send_rst_raw(struct tcplab_stack *s, tcplab_time_t now,
   emit(s, now, local, remote, &seg);
 }
 
+void conn_trace_cwnd(struct tcplab_conn *c, tcplab_time_t now) {
+  c->stats.cwnd = c->cwnd;
+  c->stats.ssthresh = c->ssthresh;
+  if (c->cwnd == c->traced_cwnd && c->ssthresh == c->traced_ssthresh) {
+    return;
+  }
+  c->traced_cwnd = c->cwnd;
+  c->traced_ssthresh = c->ssthresh;
+  conn_trace(c, now, c->state, c->state, TCPLAB_EV_CWND, 0, 0, 0, 0);
+}
+
 /* Sends one segment of this connection: flags as given (ACK filled with
  * RCV.NXT when set), len payload bytes taken from the send buffer at seq.
  * Every send goes through here, so here the trace and counters live. */
 void conn_send_segment(struct tcplab_conn *c, tcplab_time_t now, uint8_t flags,
                        uint32_t seq, size_t len) {
   struct tcplab_stack *s = c->stack;
+  bool syn = flags & TCPLAB_SYN;
   struct tcplab_segment seg = {
       .sport = c->local.port,
       .dport = c->remote.port,
@@ -56,13 +94,21 @@ void conn_send_segment(struct tcplab_conn *c, tcplab_time_t now, uint8_t flags,
       .flags = (uint8_t)flags,
   };
   if (!(flags & TCPLAB_RST)) {
-    seg.wnd = (uint16_t)conn_rcv_wnd(c);
-    c->rcv_adv = c->rcv_nxt + seg.wnd;
+    uint32_t wnd = conn_rcv_wnd(c);
+    seg.wnd = window_field(c, wnd, syn);
+    uint8_t shift = syn ? 0 : c->rcv_wscale;
+    c->rcv_adv = c->rcv_nxt + ((uint32_t)seg.wnd << shift);
   }
-  if (flags & TCPLAB_SYN) {
-    /* RFC 9293 3.7.1: the MSS option only ever travels on SYNs. */
+  if (syn) {
+    /* RFC 9293 3.7.1: the MSS option only ever travels on SYNs; RFC 7323
+     * 1.3: window scale is offered on a SYN, and on a SYN|ACK only in
+     * answer to one. */
     seg.opt.present = TCPLAB_OPT_MSS;
     seg.opt.mss = s->cfg.mss;
+    if (s->cfg.window_scale && (!c->irs_valid || c->wscale_ok)) {
+      seg.opt.present |= TCPLAB_OPT_WSCALE;
+      seg.opt.wscale = wscale_for(s->cfg.rcv_buf);
+    }
   }
   if (len > 0) {
     /* Staged apart from txbuf: the ring may wrap, and encode copies the
@@ -82,9 +128,9 @@ void conn_send_segment(struct tcplab_conn *c, tcplab_time_t now, uint8_t flags,
   conn_trace(c, now, c->state, c->state, TCPLAB_EV_SND, seg.flags, seg.seq,
              seg.ack, (uint32_t)len);
 
-  uint32_t seg_len = (uint32_t)len + ((flags & TCPLAB_SYN) ? 1 : 0) +
-                     ((flags & TCPLAB_FIN) ? 1 : 0);
-  if (seg_len > 0) {
+  uint32_t seg_len =
+      (uint32_t)len + (syn ? 1 : 0) + ((flags & TCPLAB_FIN) ? 1 : 0);
+  if (seg_len > 0 && !(flags & TCPLAB_RST)) {
     if (seq_lt(seq, c->snd_max)) {
       c->stats.retransmissions++;
       c->rtt_active = 0; /* Karn: no sample across a retransmission */
@@ -96,15 +142,24 @@ void conn_send_segment(struct tcplab_conn *c, tcplab_time_t now, uint8_t flags,
     if (seq_gt(seq + seg_len, c->snd_max)) {
       c->snd_max = seq + seg_len;
     }
-    if (c->timer[TIMER_RTX] == TCPLAB_TIME_NEVER) {
+    if (c->persist) {
+      c->persist = 0; /* the window opened: back to retransmission */
+      c->retries = 0;
+      timer_set(c, TIMER_RTX, now + c->rtt.rto);
+    } else if (c->timer[TIMER_RTX] == TCPLAB_TIME_NEVER) {
       timer_set(c, TIMER_RTX, now + c->rtt.rto); /* RFC 6298 5.1 */
     }
   }
-  if (flags & TCPLAB_SYN) {
+  if (syn) {
     c->stats.syn_tx++;
   }
   if (flags & TCPLAB_ACK) {
+    /* Any ACK we send acknowledges all we have: nothing is owed now. */
     c->ack_pending = 0;
+    c->rcv_unacked = 0;
+    if (c->timer[TIMER_DELACK] != TCPLAB_TIME_NEVER) {
+      timer_set(c, TIMER_DELACK, TCPLAB_TIME_NEVER);
+    }
   }
   c->stats.segs_sent++;
   emit(s, now, c->local, c->remote, &seg);
@@ -114,8 +169,51 @@ void conn_send_ack(struct tcplab_conn *c, tcplab_time_t now) {
   conn_send_segment(c, now, TCPLAB_ACK, c->snd_nxt, 0);
 }
 
-/* Sends whatever the state and the peer's window allow: our SYN, queued
- * data, our FIN; or a bare ACK if one is owed and nothing else carried it. */
+/* Whether our FIN occupies sequence space already sent. */
+static bool fin_sent(const struct tcplab_conn *c, uint32_t data_end) {
+  return c->fin_queued && seq_gt(c->snd_max, data_end);
+}
+
+/* Sends again the oldest unacknowledged segment without moving snd_nxt
+ * (fast retransmit, RFC 5681 3.2; partial ACKs, RFC 6582 3.2 step 4). */
+void conn_retransmit_first(struct tcplab_conn *c, tcplab_time_t now) {
+  uint32_t data_end = c->sb_seq + c->sndbuf.len;
+  if (c->snd_una == c->iss) {
+    return; /* the SYN is the timer's business */
+  }
+  uint32_t n = seq_lt(c->snd_una, data_end)
+                   ? min_u32(data_end - c->snd_una, c->snd_mss)
+                   : 0;
+  uint8_t flags = TCPLAB_ACK;
+  if (c->snd_una + n == data_end) {
+    if (n > 0) {
+      flags |= TCPLAB_PSH;
+    }
+    if (fin_sent(c, data_end)) {
+      flags |= TCPLAB_FIN;
+    }
+  }
+  if (n == 0 && !(flags & TCPLAB_FIN)) {
+    return;
+  }
+  conn_send_segment(c, now, flags, c->snd_una, n);
+}
+
+/* RFC 9293 3.8.6.2.1 (sender silly-window avoidance) with Nagle's
+ * algorithm (RFC 896) as its bracketed conditions: may a segment of n
+ * bytes, less than a full MSS, leave now? */
+static bool small_segment_ok(const struct tcplab_conn *c, uint32_t n,
+                             uint32_t queued) {
+  bool idle = c->snd_nxt == c->snd_una; /* nothing unacknowledged */
+  bool nagle_ok = idle || !c->nagle || c->fin_queued;
+  if (n == queued && nagle_ok) {
+    return true; /* all queued data fits: it was pushed */
+  }
+  return nagle_ok && n >= c->max_snd_wnd / 2; /* Fs = 1/2 */
+}
+
+/* Sends whatever the state and the windows allow: our SYN, queued data,
+ * our FIN; or a bare ACK if one is owed and nothing else carried it. */
 void conn_output(struct tcplab_conn *c, tcplab_time_t now) {
   if (c->dead) {
     return;
@@ -126,7 +224,20 @@ void conn_output(struct tcplab_conn *c, tcplab_time_t now) {
     conn_send_segment(c, now, flags, c->iss, 0);
     c->snd_nxt = c->iss + 1;
   }
-  if (c->state == TCPLAB_TIME_WAIT || c->snd_nxt == c->iss) {
+  if (c->state == TCPLAB_TIME_WAIT) {
+    if (c->ack_pending) {
+      conn_send_ack(c, now);
+    }
+    return;
+  }
+  if (c->snd_una == c->iss) {
+    /* Our SYN is unacknowledged: only a FIN with no data before it may
+     * follow it (close in SYN_RECEIVED, RFC 9293 3.10.4); data waits for
+     * ESTABLISHED (3.10.2). */
+    if (c->fin_queued && c->sndbuf.len == 0 && c->snd_nxt == c->sb_seq) {
+      conn_send_segment(c, now, TCPLAB_FIN | TCPLAB_ACK, c->snd_nxt, 0);
+      c->snd_nxt++;
+    }
     if (c->ack_pending) {
       conn_send_ack(c, now);
     }
@@ -134,19 +245,22 @@ void conn_output(struct tcplab_conn *c, tcplab_time_t now) {
   }
 
   uint32_t data_end = c->sb_seq + c->sndbuf.len;
-  /* Data waits until our SYN is acknowledged (RFC 9293 3.10.2: queued
-   * until ESTABLISHED). */
-  bool synced = c->snd_una != c->iss;
-  while (synced && seq_lt(c->snd_nxt, data_end)) {
-    uint32_t wnd_end = c->snd_una + c->snd_wnd;
-    if (!seq_lt(c->snd_nxt, wnd_end)) {
+  /* The usable window is the smaller of the peer's and the congestion
+   * window (RFC 5681 2). */
+  uint32_t wnd = min_u32(c->snd_wnd, c->cwnd);
+  bool blocked = false;
+  while (seq_lt(c->snd_nxt, data_end)) {
+    uint32_t wnd_end = c->snd_una + wnd;
+    uint32_t queued = data_end - c->snd_nxt;
+    uint32_t usable = seq_lt(c->snd_nxt, wnd_end) ? wnd_end - c->snd_nxt : 0;
+    uint32_t n = min_u32(min_u32(queued, usable), c->snd_mss);
+    if (n == 0 || (n < c->snd_mss && !small_segment_ok(c, n, queued))) {
+      blocked = true;
       break;
     }
-    uint32_t n = min_u32(data_end - c->snd_nxt, c->snd_mss);
-    n = min_u32(n, wnd_end - c->snd_nxt);
     uint8_t flags = TCPLAB_ACK;
-    if (c->snd_nxt + n == data_end) {
-      flags |= TCPLAB_PSH; /* the last byte of what the app gave us */
+    if (n == queued) {
+      flags |= TCPLAB_PSH; /* the last byte the application gave us */
       if (c->fin_queued) {
         flags |= TCPLAB_FIN;
       }
@@ -161,4 +275,39 @@ void conn_output(struct tcplab_conn *c, tcplab_time_t now) {
   if (c->ack_pending) {
     conn_send_ack(c, now);
   }
+  /* Data waits and nothing is in flight, so no ACK will come to restart
+   * output: the persist timer probes the window (RFC 9293 3.8.6.1) or,
+   * for a small usable window, overrides silly-window avoidance. */
+  if (blocked && c->snd_una == c->snd_max && !c->persist) {
+    c->persist = 1;
+    c->retries = 0;
+    timer_set(c, TIMER_RTX, now + c->rtt.rto);
+  }
+}
+
+/* The persist timer fired: probe a zero window with a segment the peer
+ * must answer (an old sequence number, as Linux does, so no data is
+ * committed into a closed window), or send what a small window takes. */
+void conn_persist_expired(struct tcplab_conn *c, tcplab_time_t now) {
+  const struct tcplab_config *cfg = &c->stack->cfg;
+  uint32_t data_end = c->sb_seq + c->sndbuf.len;
+  uint32_t usable = min_u32(c->snd_wnd, c->cwnd);
+  if (usable > 0 && seq_lt(c->snd_nxt, data_end)) {
+    uint32_t n = min_u32(min_u32(usable, data_end - c->snd_nxt), c->snd_mss);
+    uint8_t flags = TCPLAB_ACK | (c->snd_nxt + n == data_end ? TCPLAB_PSH : 0);
+    conn_send_segment(c, now, flags, c->snd_nxt, n); /* ends persist */
+    c->snd_nxt += n;
+    return;
+  }
+  /* RFC 9293 3.8.6.1: probe for as long as the peer answers; any ACK
+   * resets the count, so only a silent peer is given up on. */
+  if (c->retries >= cfg->retries) {
+    conn_end(c, now, TCPLAB_CLOSED, TCPLAB_EV_GAVE_UP, TCPLAB_ERR_TIMEDOUT);
+    return;
+  }
+  c->retries++;
+  c->stats.zero_window_probes++;
+  conn_send_segment(c, now, TCPLAB_ACK, c->snd_una - 1, 0);
+  rtt_backoff(&c->rtt, cfg); /* and back off exponentially */
+  timer_set(c, TIMER_RTX, now + c->rtt.rto);
 }

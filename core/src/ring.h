@@ -20,6 +20,11 @@ static inline uint32_t ring_free(const struct ring *r) {
 uint32_t ring_push(struct ring *r, const void *data, uint32_t n);
 /* Copies n bytes starting off bytes past the head into out. */
 void ring_peek(const struct ring *r, uint32_t off, void *out, uint32_t n);
+/* Stores n bytes off bytes past the end of the data without making them
+ * part of it (out-of-order data); off + n must not exceed the free space. */
+void ring_write_at(struct ring *r, uint32_t off, const void *data, uint32_t n);
+/* Makes n bytes past the end, stored by ring_write_at, part of the data. */
+void ring_commit(struct ring *r, uint32_t n);
 /* Drops the first n bytes. */
 void ring_consume(struct ring *r, uint32_t n);
 

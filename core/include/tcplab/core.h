@@ -193,8 +193,16 @@ struct tcplab_config {
   unsigned retries;                 /* data/FIN retransmissions: 15 (Linux) */
   tcplab_time_t fin_wait_2_timeout; /* TCPLAB_TIME_NEVER (RFC 9293) */
   uint16_t mss;                     /* MSS we advertise: 1460 */
-  uint32_t snd_buf;                 /* send buffer bytes: 65535 */
-  uint32_t rcv_buf;                 /* receive buffer bytes: 65535 */
+  uint32_t snd_buf;                 /* send buffer bytes: 131072 */
+  uint32_t rcv_buf;                 /* receive buffer bytes: 131072, as
+                                       Linux's initial tcp_rmem */
+  tcplab_time_t delayed_ack;        /* RFC 9293 3.8.6.3: ACK at most this
+                                       long after data, and at least every
+                                       2nd full segment; 40 ms as Linux;
+                                       0 = ACK every segment at once */
+  bool nagle;                       /* RFC 896 / RFC 9293 3.7.4: true */
+  bool window_scale;                /* offer RFC 7323 window scaling: true */
+  unsigned initial_window;          /* RFC 6928 initial cwnd, segments: 10 */
   bool rfc1337;                     /* ignore RST in TIME_WAIT: true */
   bool rfc5961;                     /* challenge ACKs for RST/SYN: true */
   uint64_t seed;          /* ISN key (RFC 6528); runs repeat exactly */
@@ -224,8 +232,9 @@ enum tcplab_event {
   TCPLAB_EV_TIMER_TIME_WAIT,
   TCPLAB_EV_TIMER_FIN_WAIT_2,
   TCPLAB_EV_GAVE_UP, /* retransmission limit reached */
+  TCPLAB_EV_CWND,    /* cwnd or ssthresh changed; the state did not */
 };
-#define TCPLAB_EVENT_COUNT 11
+#define TCPLAB_EVENT_COUNT 12
 
 /* "app_listen", ..., "gave_up". */
 const char *tcplab_event_name(enum tcplab_event event);
@@ -254,6 +263,8 @@ struct tcplab_trace_event {
   uint32_t iss, irs; /* for relative numbers */
   bool irs_valid;    /* irs is known (a SYN was received) */
   int error;         /* GAVE_UP and resets: the error */
+  uint32_t cwnd;     /* congestion window, bytes (RFC 5681) */
+  uint32_t ssthresh; /* slow-start threshold, bytes */
 };
 
 /* --------------------------------------------------------------- stack */
@@ -386,6 +397,10 @@ int tcplab_conn_close(struct tcplab_conn *c, tcplab_time_t now);
  * `closed` is called with TCPLAB_ERR_ABORTED before this returns. */
 int tcplab_conn_abort(struct tcplab_conn *c, tcplab_time_t now);
 
+/* Nagle's algorithm for this connection (RFC 896; on by default from
+ * cfg.nagle): small segments wait while data is unacknowledged. */
+void tcplab_conn_set_nagle(struct tcplab_conn *c, bool on);
+
 enum tcplab_state tcplab_conn_state(const struct tcplab_conn *c);
 uint64_t tcplab_conn_id(const struct tcplab_conn *c);
 struct tcplab_endpoint tcplab_conn_local(const struct tcplab_conn *c);
@@ -407,9 +422,16 @@ struct tcplab_conn_stats {
   bool irs_valid;
   uint32_t syn_tx;          /* SYNs (active) or SYN|ACKs (passive) sent */
   uint32_t retransmissions; /* segments sent again (SYN, FIN, data) */
+  uint32_t timeouts;        /* retransmission timer expiries (RTO) */
+  uint32_t fast_retransmits;   /* RFC 5681 3.2 / RFC 6582 partial ACKs */
+  uint32_t dup_acks;           /* duplicate ACKs received (RFC 5681 2) */
+  uint32_t ooo_segments;       /* segments received out of order */
+  uint32_t zero_window_probes; /* probes sent into a zero window */
   uint64_t segs_sent, segs_received;
   uint64_t bytes_sent;     /* payload bytes acknowledged by the peer */
   uint64_t bytes_received; /* payload bytes received in order */
+  tcplab_time_t srtt;      /* smoothed RTT (RFC 6298), 0 before a sample */
+  uint32_t cwnd, ssthresh; /* congestion state now */
   int error;               /* TCPLAB_OK or why the connection failed */
 };
 
