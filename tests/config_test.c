@@ -23,8 +23,12 @@ static void defaults(void **state) {
   assert_int_equal(cfg.retries, 15);
   assert_true(cfg.fin_wait_2_timeout == TCPLAB_TIME_NEVER);
   assert_int_equal(cfg.mss, 1460);
-  assert_int_equal(cfg.snd_buf, 65535);
-  assert_int_equal(cfg.rcv_buf, 65535);
+  assert_int_equal(cfg.snd_buf, 131072);
+  assert_int_equal(cfg.rcv_buf, 131072);
+  assert_int_equal(cfg.delayed_ack, TCPLAB_MS(40));
+  assert_true(cfg.nagle);
+  assert_true(cfg.window_scale);
+  assert_int_equal(cfg.initial_window, 10);
   assert_true(cfg.rfc1337);
   assert_true(cfg.rfc5961);
   assert_int_equal(cfg.seed, 0);

@@ -186,11 +186,23 @@ static void clear_records(struct harness *h) {
   h->listener = NULL;
 }
 
+void h_config_default(struct tcplab_config *cfg) {
+  tcplab_config_default(cfg);
+  /* RFC 9293's segment diagrams show every ACK at once and no options
+   * but MSS; the tests of delayed ACKs and window scaling turn them on.
+   * A 65535-byte receive buffer makes the window field show exactly the
+   * free space, unread data included. */
+  cfg->delayed_ack = 0;
+  cfg->window_scale = false;
+  cfg->rcv_buf = 65535;
+  cfg->snd_buf = 65535;
+}
+
 static void start_stack(struct harness *h, const struct tcplab_config *cfg) {
   if (cfg != NULL)
     h->cfg = *cfg;
   else
-    tcplab_config_default(&h->cfg);
+    h_config_default(&h->cfg);
   int rc = tcplab_stack_new(&h->cfg, &callbacks, NULL, h, &h->stack);
   assert_int_equal(rc, TCPLAB_OK);
   assert_non_null(h->stack);

@@ -42,9 +42,10 @@
 #define LOCAL_ISS  1000000u
 #define REMOTE_ISS 3000000000u
 
-#define DEFAULT_WND 65535u /* what every segment carries with default buffers  \
-                            */
-#define BACKLOG 4u         /* fx_listen's backlog */
+#define DEFAULT_WND                                                            \
+  65535u           /* what every segment carries with default buffers          \
+                    */
+#define BACKLOG 4u /* fx_listen's backlog */
 
 /* Short names so segment literals read like RFC 9293's figures. */
 #define FIN TCPLAB_FIN
@@ -118,6 +119,9 @@ struct harness {
 
 /* A harness with a stack on LOCAL_ADDR:LOCAL_PORT, talking to
  * REMOTE_ADDR:REMOTE_PORT, ISS LOCAL_ISS; cfg NULL means defaults. */
+/* The config h_new uses for NULL: the defaults without delayed ACKs and
+ * window scaling, so segments match RFC 9293's figures one for one. */
+void h_config_default(struct tcplab_config *cfg);
 struct harness *h_new(const struct tcplab_config *cfg);
 /* Frees h, its peer and their stacks. */
 void h_del(struct harness *h);

@@ -166,6 +166,7 @@ static void event_names(void **state) {
       "timer_time_wait",
       "timer_fin_wait_2",
       "gave_up",
+      "cwnd",
   };
   for (int e = 0; e < TCPLAB_EVENT_COUNT; e++)
     assert_string_equal(tcplab_event_name((enum tcplab_event)e), want[e]);

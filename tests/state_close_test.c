@@ -519,7 +519,7 @@ static void test_time_wait_rst_rfc1337(void **state) {
 static void test_time_wait_rst_without_rfc1337(void **state) {
   struct harness *h = *state;
   struct tcplab_config cfg;
-  tcplab_config_default(&cfg);
+  h_config_default(&cfg);
   cfg.rfc1337 = false;
   h_restart(h, &cfg);
   struct tcplab_conn *c = fx_time_wait(h);
@@ -536,7 +536,7 @@ static void test_time_wait_rst_without_rfc1337(void **state) {
 static void test_time_wait_rst_in_window_without_rfc1337(void **state) {
   struct harness *h = *state;
   struct tcplab_config cfg;
-  tcplab_config_default(&cfg);
+  h_config_default(&cfg);
   cfg.rfc1337 = false;
   h_restart(h, &cfg);
   struct tcplab_conn *c = fx_time_wait(h);

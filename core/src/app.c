@@ -63,17 +63,23 @@ int tcplab_conn_recv(struct tcplab_conn *c, tcplab_time_t now, void *buf,
   ring_peek(&c->rcvbuf, 0, buf, n);
   ring_consume(&c->rcvbuf, n);
   /* RFC 9293 3.8.6.2.2: announce the opened window once it has grown by
-   * min(buffer/2, MSS), so the peer neither stalls nor sends slivers. */
+   * min(buffer/2, MSS) (conn_rcv_wnd applies that threshold), so the peer
+   * neither stalls nor sends slivers. Read inside this connection's own
+   * callback, the update waits for the flush that follows, where a reply
+   * the application sends can carry it. */
   bool receiving = c->state == TCPLAB_ESTABLISHED ||
                    c->state == TCPLAB_FIN_WAIT_1 ||
                    c->state == TCPLAB_FIN_WAIT_2;
-  uint32_t edge = c->rcv_nxt + conn_rcv_wnd(c);
-  uint32_t step = c->rcvbuf.cap / 2 < c->stack->cfg.mss ? c->rcvbuf.cap / 2
-                                                        : c->stack->cfg.mss;
-  if (receiving && !c->dead && (int32_t)(edge - c->rcv_adv) >= (int32_t)step) {
-    stack_enter(c->stack);
-    conn_send_ack(c, now);
-    stack_leave(c->stack);
+  uint32_t offered =
+      (int32_t)(c->rcv_adv - c->rcv_nxt) > 0 ? c->rcv_adv - c->rcv_nxt : 0;
+  if (receiving && !c->dead && conn_rcv_wnd(c) > offered) {
+    if (c->notifying) {
+      c->ack_pending = 1;
+    } else {
+      stack_enter(c->stack);
+      conn_send_ack(c, now);
+      stack_leave(c->stack);
+    }
   }
   return (int)n;
 }

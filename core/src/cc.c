@@ -8,8 +8,12 @@
 /* RFC 7323 2.3: no window can exceed 2^30 bytes, so neither need cwnd. */
 #define CWND_MAX (UINT32_C(1) << 30)
 
-static uint32_t max_u32(uint32_t a, uint32_t b) { return a > b ? a : b; }
-static uint32_t min_u32(uint32_t a, uint32_t b) { return a < b ? a : b; }
+static uint32_t max_u32(uint32_t a, uint32_t b) {
+  return a > b ? a : b;
+}
+static uint32_t min_u32(uint32_t a, uint32_t b) {
+  return a < b ? a : b;
+}
 
 static uint32_t flight_size(const struct tcplab_conn *c) {
   return c->snd_max - c->snd_una;

@@ -280,8 +280,8 @@ static void ack_advance(struct tcplab_conn *c, tcplab_time_t now,
   /* RFC 6298 5.2 / 5.3: stop the timer when everything is acknowledged,
    * restart it when new data is. */
   if (!c->persist) {
-    timer_set(c, TIMER_RTX, c->snd_una == c->snd_max ? TCPLAB_TIME_NEVER
-                                                      : now + c->rtt.rto);
+    timer_set(c, TIMER_RTX,
+              c->snd_una == c->snd_max ? TCPLAB_TIME_NEVER : now + c->rtt.rto);
   }
   if (syn_acked) {
     cc_init(c, now);
@@ -492,8 +492,7 @@ static uint32_t reass_take(struct reass *r, uint32_t nxt) {
 
 /* RFC 9293 3.8.6.3 and RFC 5681 4.2: in-order data may wait for the
  * delayed-ACK timer, but not beyond every second full-sized segment. */
-static void ack_in_order(struct tcplab_conn *c, tcplab_time_t now,
-                         uint32_t n) {
+static void ack_in_order(struct tcplab_conn *c, tcplab_time_t now, uint32_t n) {
   tcplab_time_t delay = c->stack->cfg.delayed_ack;
   c->rcv_unacked += n;
   if (delay == 0 || c->rcv_unacked >= 2u * c->rcv_mss) {
@@ -544,10 +543,14 @@ static void process_text_and_fin(struct tcplab_conn *c, tcplab_time_t now,
   if (fin) {
     c->fin_seen = 1;
     c->fin_seq = seq + (uint32_t)len;
+    if (seq != c->rcv_nxt) {
+      c->ack_pending = 1; /* held out of order: say where the hole is */
+    }
   }
   if (len > 0) {
     if (len > c->rcv_mss) {
-      c->rcv_mss = (uint16_t)(len < c->stack->cfg.mss ? len : c->stack->cfg.mss);
+      c->rcv_mss =
+          (uint16_t)(len < c->stack->cfg.mss ? len : c->stack->cfg.mss);
     }
     uint32_t off = seq - c->rcv_nxt;
     uint32_t space = c->app_closed ? c->rcvbuf.cap : ring_free(&c->rcvbuf);
@@ -615,7 +618,8 @@ static void sync_input(struct tcplab_conn *c, tcplab_time_t now,
     seq++;
   }
 
-  if (c->state == TCPLAB_TIME_WAIT && fin && !rst && !syn) {
+  if (c->state == TCPLAB_TIME_WAIT && fin && !rst && !syn &&
+      seq + (uint32_t)len + 1 == c->rcv_nxt) {
     /* "The only thing that can arrive in this state is a retransmission
      * of the remote FIN. Acknowledge it, and restart the 2 MSL timeout." */
     conn_send_ack(c, now);
@@ -725,7 +729,8 @@ static void sync_input(struct tcplab_conn *c, tcplab_time_t now,
   bool dup = seg->ack == c->snd_una && seg->len == 0 &&
              !(f & (TCPLAB_SYN | TCPLAB_FIN)) &&
              ((uint32_t)seg->wnd << c->snd_wscale) == c->snd_wnd &&
-             c->snd_max != c->snd_una && c->state != TCPLAB_SYN_RECEIVED;
+             c->snd_max != c->snd_una && c->state != TCPLAB_SYN_RECEIVED &&
+             !c->persist; /* answers to window probes are not losses */
   if (c->persist) {
     c->retries = 0; /* the peer answers our probes */
   }
@@ -775,6 +780,7 @@ static void notify_and_flush(struct tcplab_conn *c, tcplab_time_t now) {
   struct tcplab_stack *s = c->stack;
   unsigned n = c->notify;
   c->notify = 0;
+  c->notifying = 1;
   if ((n & NOTIFY_CONNECTED) && s->cb.connected && !c->dead) {
     s->cb.connected(s->user_data, c);
   }
@@ -788,6 +794,7 @@ static void notify_and_flush(struct tcplab_conn *c, tcplab_time_t now) {
   if ((n & NOTIFY_PEER_CLOSED) && s->cb.peer_closed && !c->dead) {
     s->cb.peer_closed(s->user_data, c);
   }
+  c->notifying = 0;
   conn_output(c, now);
 }
 

@@ -57,16 +57,16 @@ struct tcplab_conn {
   uint8_t rcv_wscale;   /* our window shift, 0 if not negotiated */
 
   /* Congestion control: NewReno (RFC 5681, RFC 6582). */
-  uint32_t cwnd;        /* congestion window, bytes */
-  uint32_t ssthresh;    /* slow-start threshold, bytes */
-  uint32_t recover;     /* snd_max when recovery began (RFC 6582) */
+  uint32_t cwnd;     /* congestion window, bytes */
+  uint32_t ssthresh; /* slow-start threshold, bytes */
+  uint32_t recover;  /* snd_max when recovery began (RFC 6582) */
   uint32_t traced_cwnd, traced_ssthresh; /* last values traced */
-  uint8_t dupacks;      /* consecutive duplicate ACKs */
+  uint8_t dupacks;                       /* consecutive duplicate ACKs */
 
   /* Receive sequence space. */
-  uint32_t irs;     /* initial receive sequence number */
-  uint32_t rcv_nxt; /* next sequence number expected */
-  uint32_t rcv_adv; /* right edge of the window last advertised */
+  uint32_t irs;         /* initial receive sequence number */
+  uint32_t rcv_nxt;     /* next sequence number expected */
+  uint32_t rcv_adv;     /* right edge of the window last advertised */
   uint32_t rcv_unacked; /* bytes received since our last ACK */
   uint16_t rcv_mss;     /* largest segment seen: "full-sized" (RFC 1122) */
   uint32_t fin_seq;     /* sequence number of the peer's FIN, if seen */
@@ -106,6 +106,7 @@ struct tcplab_conn {
   unsigned dead : 1;        /* reached CLOSED; freed at the next reap */
   unsigned in_input : 1;    /* a segment is being processed */
   unsigned rcv_traced : 1;  /* its RCV trace event was emitted */
+  unsigned notifying : 1;   /* its application callbacks are running */
   unsigned notify : 4;      /* NOTIFY_* bits pending */
 
   const struct tcplab_segment *in_seg; /* segment being processed */

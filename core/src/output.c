@@ -5,7 +5,9 @@
 #include "internal.h"
 #include "seq.h"
 
-static uint32_t min_u32(uint32_t a, uint32_t b) { return a < b ? a : b; }
+static uint32_t min_u32(uint32_t a, uint32_t b) {
+  return a < b ? a : b;
+}
 
 /* The receive window in bytes that we offer now. It is the free buffer
  * space, except that the right edge moves only in steps of at least
@@ -18,10 +20,14 @@ uint32_t conn_rcv_wnd(const struct tcplab_conn *c) {
   uint32_t offered =
       seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
   uint32_t step = min_u32(c->rcvbuf.cap / 2, c->stack->cfg.mss);
-  if (free_space <= offered || free_space - offered < step) {
+  /* After the peer's FIN no data can come, and after close() all of it
+   * is discarded, so there is no silly window to avoid then. */
+  bool sws = !c->fin_rcvd && !c->app_closed;
+  if (sws && (free_space <= offered || free_space - offered < step)) {
     return offered;
   }
-  return free_space;
+  /* Never more than the window field can say. */
+  return min_u32(free_space, (uint32_t)65535 << c->rcv_wscale);
 }
 
 /* The 16-bit window field for wnd bytes: unscaled on a SYN (RFC 7323
@@ -142,11 +148,7 @@ void conn_send_segment(struct tcplab_conn *c, tcplab_time_t now, uint8_t flags,
     if (seq_gt(seq + seg_len, c->snd_max)) {
       c->snd_max = seq + seg_len;
     }
-    if (c->persist) {
-      c->persist = 0; /* the window opened: back to retransmission */
-      c->retries = 0;
-      timer_set(c, TIMER_RTX, now + c->rtt.rto);
-    } else if (c->timer[TIMER_RTX] == TCPLAB_TIME_NEVER) {
+    if (c->timer[TIMER_RTX] == TCPLAB_TIME_NEVER) {
       timer_set(c, TIMER_RTX, now + c->rtt.rto); /* RFC 6298 5.1 */
     }
   }
@@ -249,6 +251,14 @@ void conn_output(struct tcplab_conn *c, tcplab_time_t now) {
    * window (RFC 5681 2). */
   uint32_t wnd = min_u32(c->snd_wnd, c->cwnd);
   bool blocked = false;
+  if (c->persist && c->snd_wnd > 0) {
+    /* The window opened: leave persist. A probe octet the peer dropped
+     * goes again at the head of what follows. */
+    c->persist = 0;
+    c->retries = 0;
+    c->snd_nxt = c->snd_una;
+    timer_set(c, TIMER_RTX, TCPLAB_TIME_NEVER);
+  }
   while (seq_lt(c->snd_nxt, data_end)) {
     uint32_t wnd_end = c->snd_una + wnd;
     uint32_t queued = data_end - c->snd_nxt;
@@ -285,29 +295,42 @@ void conn_output(struct tcplab_conn *c, tcplab_time_t now) {
   }
 }
 
-/* The persist timer fired: probe a zero window with a segment the peer
- * must answer (an old sequence number, as Linux does, so no data is
- * committed into a closed window), or send what a small window takes. */
+/* The persist timer fired. In a zero window, probe with one octet of
+ * new data (RFC 9293 3.8.6.1: "transmit at least one octet of new data
+ * (if available)"), or the same octet again while it is unacknowledged;
+ * in a small window, override silly-window avoidance and send what fits
+ * (RFC 9293 3.8.6.2.1, the override timeout). */
 void conn_persist_expired(struct tcplab_conn *c, tcplab_time_t now) {
   const struct tcplab_config *cfg = &c->stack->cfg;
   uint32_t data_end = c->sb_seq + c->sndbuf.len;
-  uint32_t usable = min_u32(c->snd_wnd, c->cwnd);
-  if (usable > 0 && seq_lt(c->snd_nxt, data_end)) {
+  if (c->snd_wnd > 0) {
+    c->persist = 0;
+    c->retries = 0;
+    uint32_t usable = min_u32(c->snd_wnd, c->cwnd);
     uint32_t n = min_u32(min_u32(usable, data_end - c->snd_nxt), c->snd_mss);
-    uint8_t flags = TCPLAB_ACK | (c->snd_nxt + n == data_end ? TCPLAB_PSH : 0);
-    conn_send_segment(c, now, flags, c->snd_nxt, n); /* ends persist */
-    c->snd_nxt += n;
+    if (n > 0) {
+      uint8_t flags =
+          TCPLAB_ACK | (c->snd_nxt + n == data_end ? TCPLAB_PSH : 0);
+      conn_send_segment(c, now, flags, c->snd_nxt, n);
+      c->snd_nxt += n;
+    }
     return;
   }
-  /* RFC 9293 3.8.6.1: probe for as long as the peer answers; any ACK
-   * resets the count, so only a silent peer is given up on. */
+  /* Probe for as long as the peer answers; any ACK resets the count, so
+   * only a silent peer is given up on. */
   if (c->retries >= cfg->retries) {
     conn_end(c, now, TCPLAB_CLOSED, TCPLAB_EV_GAVE_UP, TCPLAB_ERR_TIMEDOUT);
     return;
   }
   c->retries++;
   c->stats.zero_window_probes++;
-  conn_send_segment(c, now, TCPLAB_ACK, c->snd_una - 1, 0);
+  if (seq_lt(c->snd_una, c->snd_nxt)) {
+    conn_send_segment(c, now, TCPLAB_ACK, c->snd_una, 1);
+  } else if (seq_lt(c->snd_nxt, data_end)) {
+    conn_send_segment(c, now, TCPLAB_ACK, c->snd_nxt, 1);
+    c->snd_nxt++;
+  }
+  c->rtt_active = 0; /* the answer's delay is the peer's, not the path's */
   rtt_backoff(&c->rtt, cfg); /* and back off exponentially */
   timer_set(c, TIMER_RTX, now + c->rtt.rto);
 }

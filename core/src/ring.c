@@ -25,8 +25,7 @@ void ring_peek(const struct ring *r, uint32_t off, void *out, uint32_t n) {
   memcpy(p + first, r->buf, n - first);
 }
 
-void ring_write_at(struct ring *r, uint32_t off, const void *data,
-                   uint32_t n) {
+void ring_write_at(struct ring *r, uint32_t off, const void *data, uint32_t n) {
   const uint8_t *p = data;
   uint32_t start = (r->head + r->len + off) % r->cap;
   uint32_t first = min_u32(n, r->cap - start);
@@ -34,7 +33,9 @@ void ring_write_at(struct ring *r, uint32_t off, const void *data,
   memcpy(r->buf, p + first, n - first);
 }
 
-void ring_commit(struct ring *r, uint32_t n) { r->len += n; }
+void ring_commit(struct ring *r, uint32_t n) {
+  r->len += n;
+}
 
 void ring_consume(struct ring *r, uint32_t n) {
   /* head is not reset when the ring empties: out-of-order data may sit

@@ -405,7 +405,8 @@ enum tcplab_state tcplab_conn_state(const struct tcplab_conn *c);
 uint64_t tcplab_conn_id(const struct tcplab_conn *c);
 struct tcplab_endpoint tcplab_conn_local(const struct tcplab_conn *c);
 struct tcplab_endpoint tcplab_conn_remote(const struct tcplab_conn *c);
-/* The listener a passive connection came from, NULL if none (or closed). */
+/* The listener whose queue a passive connection waits in; NULL once it
+ * is accepted, and for an active open. */
 struct tcplab_listener *tcplab_conn_listener(const struct tcplab_conn *c);
 void tcplab_conn_set_user_data(struct tcplab_conn *c, void *p);
 void *tcplab_conn_user_data(const struct tcplab_conn *c);
@@ -420,9 +421,9 @@ struct tcplab_conn_stats {
   tcplab_time_t closed;       /* reached CLOSED, or NEVER */
   uint32_t iss, irs;
   bool irs_valid;
-  uint32_t syn_tx;          /* SYNs (active) or SYN|ACKs (passive) sent */
-  uint32_t retransmissions; /* segments sent again (SYN, FIN, data) */
-  uint32_t timeouts;        /* retransmission timer expiries (RTO) */
+  uint32_t syn_tx;             /* SYNs (active) or SYN|ACKs (passive) sent */
+  uint32_t retransmissions;    /* segments sent again (SYN, FIN, data) */
+  uint32_t timeouts;           /* retransmission timer expiries (RTO) */
   uint32_t fast_retransmits;   /* RFC 5681 3.2 / RFC 6582 partial ACKs */
   uint32_t dup_acks;           /* duplicate ACKs received (RFC 5681 2) */
   uint32_t ooo_segments;       /* segments received out of order */
