@@ -338,6 +338,37 @@ static void test_fin_backoff_capped_and_give_up(void **state) {
   assert_int_equal(ev->event, TCPLAB_EV_GAVE_UP);
 }
 
+/* 150 octets with an MSS of 100 leave as two segments. RFC 6298 5.3:
+ * "When an ACK is received that acknowledges new data, restart the
+ * retransmission timer so that it will expire after RTO seconds"; on
+ * expiry 5.4 resends the earliest segment not acknowledged. */
+static void test_partial_ack_restarts_timer(void **state) {
+  struct harness *h = *state;
+  static uint8_t data[150];
+  for (size_t i = 0; i < sizeof data; i++)
+    data[i] = (uint8_t)('a' + i % 26);
+  struct tcplab_config cfg = defaults();
+  cfg.mss = 100;
+  h_restart(h, &cfg);
+  struct tcplab_conn *c = fx_established(h);
+  advance(h, MS(200));
+  assert_int_equal(tcplab_conn_send(c, MS(200), data, sizeof data), 150);
+  expect(h, MS(200),
+         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT, .payload = data,
+             .len = 100));
+  expect(h, MS(200),
+         SEG(.flags = PSH | ACK, .seq = SND_NXT + 100, .ack = RCV_NXT,
+             .payload = data + 100, .len = 50));
+  feed(h, MS(700), SEG(.flags = ACK, .seq = RCV_NXT, .ack = SND_NXT + 100));
+  expect_nothing(h, MS(1200));
+  assert_int_equal(tcplab_stack_next_expiry(h->stack), MS(1700));
+  expect_only_at(h, MS(1700),
+                 SEG(.flags = PSH | ACK, .seq = SND_NXT + 100, .ack = RCV_NXT,
+                     .payload = data + 100, .len = 50));
+  feed(h, MS(1800), SEG(.flags = ACK, .seq = RCV_NXT, .ack = SND_NXT + 150));
+  expect_nothing(h, S(100));
+}
+
 /* Data retransmission gives up after cfg.retries as well. */
 static void test_data_retries_configured(void **state) {
   struct harness *h = *state;
@@ -505,6 +536,7 @@ int main(void) {
       TEST(test_karn_no_sample_from_retransmitted_data),
       TEST(test_fin_retransmitted),
       TEST(test_fin_backoff_capped_and_give_up),
+      TEST(test_partial_ack_restarts_timer),
       TEST(test_data_retries_configured),
       TEST(test_time_wait_two_msl),
       TEST(test_time_wait_configured_msl),
