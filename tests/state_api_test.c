@@ -267,6 +267,80 @@ static void test_connect_ephemeral_ports(void **state) {
   assert_int_not_equal(tcplab_conn_id(a), tcplab_conn_id(b));
 }
 
+/* Ports a listener holds are not handed out as ephemeral ports. */
+static void test_connect_ephemeral_skips_listened_port(void **state) {
+  struct harness *h = *state;
+  struct tcplab_listener *l = NULL;
+  struct tcplab_conn *c = NULL;
+  assert_int_equal(tcplab_stack_listen(h->stack, 0, LOCAL_ADDR, 49152, 1, &l),
+                   TCPLAB_OK);
+  assert_int_equal(tcplab_stack_connect(h->stack, 0, LOCAL_ADDR, 0, REMOTE_ADDR,
+                                        REMOTE_PORT, &c),
+                   TCPLAB_OK);
+  expect(h, 0, SEG(.flags = SYN, .sport = 49153, .seq = LOCAL_ISS));
+}
+
+/* With a one-port range, a second connection to the same peer has no
+ * port left; once the first is gone the port is free again. */
+static void test_connect_no_ports(void **state) {
+  struct harness *h = *state;
+  struct tcplab_config cfg;
+  tcplab_config_default(&cfg);
+  cfg.ephemeral_min = cfg.ephemeral_max = 60000;
+  h_restart(h, &cfg);
+  struct tcplab_conn *a = NULL, *b = NULL;
+  assert_int_equal(tcplab_stack_connect(h->stack, 0, LOCAL_ADDR, 0, REMOTE_ADDR,
+                                        REMOTE_PORT, &a),
+                   TCPLAB_OK);
+  expect(h, 0, SEG(.flags = SYN, .sport = 60000, .seq = LOCAL_ISS));
+  assert_int_equal(tcplab_stack_connect(h->stack, 0, LOCAL_ADDR, 0, REMOTE_ADDR,
+                                        REMOTE_PORT, &b),
+                   TCPLAB_ERR_NOPORTS);
+  /* Another peer is another 4-tuple: the same local port serves it. */
+  assert_int_equal(tcplab_stack_connect(h->stack, 0, LOCAL_ADDR, 0, REMOTE_ADDR,
+                                        REMOTE_PORT + 1, &b),
+                   TCPLAB_OK);
+  expect(h, 0,
+         SEG(.flags = SYN, .sport = 60000, .dport = REMOTE_PORT + 1,
+             .seq = LOCAL_ISS));
+  assert_int_equal(tcplab_conn_abort(a, 0), TCPLAB_OK);
+  assert_int_equal(tcplab_stack_connect(h->stack, 0, LOCAL_ADDR, 0, REMOTE_ADDR,
+                                        REMOTE_PORT, &a),
+                   TCPLAB_OK);
+  expect(h, 0, SEG(.flags = SYN, .sport = 60000, .seq = LOCAL_ISS));
+}
+
+/* Every segment a connection sends or receives is one trace event, with
+ * the segment's own fields (core.h). */
+static void test_trace_counts_segments(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_established(h);
+  uint64_t id = tcplab_conn_id(c);
+  feed(h, MS(100),
+       SEG(.flags = PSH | ACK, .seq = RCV_NXT, .ack = SND_NXT, DATA("ab")));
+  expect(h, MS(100),
+         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 2,
+             .wnd = DEFAULT_WND - 2));
+  /* SYN, ACK, data in; SYN|ACK, ACK out. */
+  assert_int_equal(count_events(h, id, TCPLAB_EV_RCV), 3);
+  assert_int_equal(count_events(h, id, TCPLAB_EV_SND), 2);
+  const struct tcplab_trace_event *rcv = find_event(h, id, TCPLAB_EV_RCV);
+  assert_int_equal(rcv->flags, PSH | ACK);
+  assert_int_equal(rcv->seq, RCV_NXT);
+  assert_int_equal(rcv->len, 2);
+  assert_int_equal(rcv->from, TCPLAB_ESTABLISHED);
+  assert_int_equal(rcv->to, TCPLAB_ESTABLISHED);
+  const struct tcplab_trace_event *snd = last_event(h, id);
+  assert_int_equal(snd->event, TCPLAB_EV_SND);
+  assert_int_equal(snd->flags, ACK);
+  assert_int_equal(snd->ack, RCV_NXT + 2);
+  assert_int_equal(snd->iss, LOCAL_ISS);
+  assert_int_equal(snd->irs, REMOTE_ISS);
+  assert_true(snd->irs_valid);
+  assert_int_equal(snd->local.port, LOCAL_PORT);
+  assert_int_equal(snd->remote.port, REMOTE_PORT);
+}
+
 static void test_connect_same_four_tuple(void **state) {
   struct harness *h = *state;
   struct tcplab_conn *c = fx_syn_sent(h), *dup = NULL;
@@ -384,12 +458,15 @@ int main(void) {
       TEST(test_listen_invalid),
       TEST(test_listen_any_address),
       TEST(test_connect_ephemeral_ports),
+      TEST(test_connect_ephemeral_skips_listened_port),
+      TEST(test_connect_no_ports),
       TEST(test_connect_same_four_tuple),
       TEST(test_connect_over_time_wait),
       TEST(test_connect_invalid),
       TEST(test_stack_new_invalid),
       TEST(test_stack_input_malformed),
       TEST(test_conn_stats),
+      TEST(test_trace_counts_segments),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -239,6 +239,28 @@ static void test_listen_backlog_full_drops_syn(void **state) {
              .ack = 901));
 }
 
+/* A connection that leaves SYN-RECEIVED without being established (reset
+ * back to LISTEN) gives its backlog slot back. */
+static void test_listen_backlog_slot_returned(void **state) {
+  struct harness *h = *state;
+  struct tcplab_listener *l = NULL;
+  assert_int_equal(
+      tcplab_stack_listen(h->stack, 0, LOCAL_ADDR, LOCAL_PORT, 1, &l),
+      TCPLAB_OK);
+  feed(h, MS(1), SEG(.flags = SYN, .seq = REMOTE_ISS));
+  expect(h, MS(1),
+         SEG(.flags = SYN | ACK, .seq = LOCAL_ISS, .ack = REMOTE_ISS + 1));
+  feed(h, MS(2), SEG(.flags = SYN, .sport = REMOTE_PORT + 1, .seq = 7));
+  expect_nothing(h, MS(2));
+  assert_int_equal(tcplab_stack_stats(h->stack)->backlog_drops, 1);
+  feed(h, MS(3), SEG(.flags = RST, .seq = REMOTE_ISS + 1));
+  expect_nothing(h, MS(3));
+  feed(h, MS(4), SEG(.flags = SYN, .sport = REMOTE_PORT + 1, .seq = 7));
+  expect(h, MS(4),
+         SEG(.flags = SYN | ACK, .dport = REMOTE_PORT + 1, .seq = LOCAL_ISS,
+             .ack = 8));
+}
+
 /* Established connections wait in the queue oldest first. */
 static void test_listen_accept_order(void **state) {
   struct harness *h = *state;
@@ -757,6 +779,7 @@ int main(void) {
       TEST(test_listen_syn),
       TEST(test_listen_syn_with_data),
       TEST(test_listen_backlog_full_drops_syn),
+      TEST(test_listen_backlog_slot_returned),
       TEST(test_listen_accept_order),
       TEST(test_listener_close_resets_queue),
       TEST(test_syn_sent_syn_ack),
