@@ -423,6 +423,22 @@ static void test_time_wait_configured_msl(void **state) {
   assert_closed(h, id, TCPLAB_OK);
 }
 
+/* msl 0 turns TIME-WAIT off (config.c): the final ACK still leaves, and
+ * the connection ends in the same instant. */
+static void test_time_wait_zero_msl(void **state) {
+  struct harness *h = *state;
+  struct tcplab_config cfg = defaults();
+  cfg.msl = 0;
+  h_restart(h, &cfg);
+  struct tcplab_conn *c = fx_fin_wait_2(h);
+  uint64_t id = tcplab_conn_id(c);
+  feed(h, MS(120), SEG(.flags = FIN | ACK, .seq = RCV_NXT, .ack = SND_NXT + 1));
+  expect(h, MS(120), SEG(.flags = ACK, .seq = SND_NXT + 1, .ack = RCV_NXT + 1));
+  assert_closed(h, id, TCPLAB_OK);
+  assert_int_equal(last_event(h, id)->event, TCPLAB_EV_TIMER_TIME_WAIT);
+  assert_int_equal(last_event(h, id)->now, MS(120));
+}
+
 /* Entered from CLOSING, TIME-WAIT counts from the ACK of our FIN. */
 static void test_time_wait_from_closing(void **state) {
   struct harness *h = *state;
@@ -540,6 +556,7 @@ int main(void) {
       TEST(test_data_retries_configured),
       TEST(test_time_wait_two_msl),
       TEST(test_time_wait_configured_msl),
+      TEST(test_time_wait_zero_msl),
       TEST(test_time_wait_from_closing),
       TEST(test_time_wait_restarted_by_fin),
       TEST(test_fin_wait_2_no_timeout_by_default),
