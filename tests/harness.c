@@ -216,7 +216,6 @@ struct harness *h_new(const struct tcplab_config *cfg) {
   h->local_port = LOCAL_PORT;
   h->remote_port = REMOTE_PORT;
   h->iss = LOCAL_ISS;
-  h->peer_wnd = DEFAULT_WND;
   h->verbose = getenv("HARNESS_VERBOSE") != NULL;
   start_stack(h, cfg);
   return h;
@@ -295,8 +294,12 @@ static void fill_feed_defaults(const struct harness *h,
     s->sport = h->remote_port;
   if (s->dport == 0)
     s->dport = h->local_port;
-  if (s->wnd == 0)
-    s->wnd = h->peer_wnd;
+  if (s->opt.present & HARNESS_WND_ZERO) {
+    s->opt.present &= (uint8_t)~HARNESS_WND_ZERO;
+    s->wnd = 0;
+  } else if (s->wnd == 0) {
+    s->wnd = DEFAULT_WND;
+  }
   /* A real peer's SYN announces its MSS (RFC 9293 3.7.1). */
   if ((s->flags & SYN) && s->opt.present == 0) {
     s->opt.present = TCPLAB_OPT_MSS;
@@ -350,8 +353,12 @@ static void fill_expect_defaults(const struct harness *h,
     s->sport = h->local_port;
   if (s->dport == 0)
     s->dport = h->remote_port;
-  if (s->wnd == 0)
+  if (s->opt.present & HARNESS_WND_ZERO) {
+    s->opt.present &= (uint8_t)~HARNESS_WND_ZERO;
+    s->wnd = 0;
+  } else if (s->wnd == 0) {
     s->wnd = h->cfg.rcv_buf > 65535u ? 65535u : (uint16_t)h->cfg.rcv_buf;
+  }
   /* The SYN and the SYN|ACK carry exactly one option: our MSS. */
   if ((s->flags & SYN) && s->opt.present == 0) {
     s->opt.present = TCPLAB_OPT_MSS;

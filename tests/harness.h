@@ -59,6 +59,12 @@
 
 /* A segment literal over the template: SEG(.flags = SYN, .seq = 100). */
 #define SEG(...) ((struct tcplab_segment){__VA_ARGS__})
+/* A zero .wnd in a literal means "the default window"; a window that
+ * really is zero is written WND_ZERO: SEG(.flags = ACK, ..., WND_ZERO). It
+ * borrows an option bit no TCPLAB_OPT_* uses, cleared before the segment
+ * is encoded or compared. */
+#define HARNESS_WND_ZERO 0x80u
+#define WND_ZERO         .opt.present = HARNESS_WND_ZERO
 /* Payload of a segment literal from a string literal: SEG(..., DATA("abc")) */
 #define DATA(s) .payload = (const uint8_t *)(s), .len = sizeof(s) - 1u
 
@@ -87,7 +93,6 @@ struct harness {
   uint32_t local_addr, remote_addr;
   uint16_t local_port, remote_port;
   uint32_t iss;         /* what the isn callback answers */
-  uint16_t peer_wnd;    /* window of fed segments that give none: DEFAULT_WND */
   tcplab_time_t now;    /* the time the stack has been advanced to */
   struct harness *peer; /* a second harness, freed with this one */
 

@@ -47,7 +47,7 @@ struct pair_conn {
   bool eof;                 /* recv() returned 0 */
   bool closed;              /* the `closed` callback ran */
   int error;                /* as given to `closed` */
-  bool app_closed;          /* the script called tcplab_conn_close() */
+  bool app_closed;          /* tcplab_conn_close() called (pair_close) */
   bool app_aborted;         /* pair_abort_live() ended it */
 
   enum tcplab_state state;      /* current state (from the trace) */

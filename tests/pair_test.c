@@ -168,6 +168,85 @@ static void test_lossless_lifecycle(void **state) {
   pair_free(p);
 }
 
+/* ------------------------------------------------- targeted losses */
+
+/* Loses every pure ACK the client sends from TIME_WAIT. */
+static bool drop_time_wait_acks(struct pair *p, int from,
+                                const struct tcplab_segment *seg, void *arg) {
+  (void)arg;
+  struct pair_conn *c = pair_client(p);
+  return from == PAIR_CLIENT && c && c->state == TCPLAB_TIME_WAIT &&
+         seg->flags == TCPLAB_ACK && seg->len == 0;
+}
+
+static void test_last_ack_lost(void **state) {
+  (void)state;
+  /* The coursework case: the last ACK of the close never arrives. With
+   * MSL 1.5 s, TIME_WAIT lasts 3 s. The server's FIN left at 50 ms and is
+   * retransmitted after 1, 2 and 4 s of backed-off RTO (1.05, 3.05,
+   * 7.05 s). The first two arrive within TIME_WAIT, which the client
+   * re-ACKs and restarts each time (RFC 9293 3.10.7.4, TIME-WAIT), last at
+   * 3.06 s, so it ends at 6.06 s. The third finds no connection: the
+   * client stack answers with a RST (3.10.7.1) that ends LAST_ACK
+   * (3.10.7.4) at 7.07 s. */
+  struct pair_config cfg;
+  lifecycle_config(&cfg, 7, 0.0);
+  for (int h = 0; h < 2; h++)
+    cfg.stack[h].msl = TCPLAB_MS(1500);
+  cfg.hooks.drop = drop_time_wait_acks;
+  struct pair *p;
+  assert_int_equal(pair_new(&cfg, &p), TCPLAB_OK);
+  assert_int_equal(pair_run(p, RUN_LIMIT), PAIR_IDLE);
+  struct pair_conn *c = pair_client(p);
+  struct pair_conn *s = pair_conn_at(p, 1);
+  assert_int_equal(s->host, PAIR_SERVER);
+
+  assert_int_equal(c->error, TCPLAB_OK);
+  assert_int_equal(c->final_from, TCPLAB_TIME_WAIT);
+  assert_int_equal(c->closed_at, TCPLAB_MS(6060));
+  assert_int_equal(c->rx_len, REPLY);
+  assert_true(pair_rx_matches(c));
+
+  assert_int_equal(s->error, TCPLAB_ERR_RESET);
+  assert_int_equal(s->final_from, TCPLAB_LAST_ACK);
+  assert_int_equal(s->closed_at, TCPLAB_MS(7070));
+  assert_int_equal(s->stats.retransmissions, 3);
+  assert_int_equal(s->rx_len, REQUEST);
+  assert_true(pair_rx_matches(s));
+  /* One RST, sent by the client stack for no connection. */
+  assert_int_equal(tcplab_stack_stats(pair_stack(p, PAIR_CLIENT))->rst_sent, 1);
+  assert_int_equal(pair_destroy_stacks(p), 0);
+  pair_free(p);
+}
+
+static bool drop_syns(struct pair *p, int from,
+                      const struct tcplab_segment *seg, void *arg) {
+  (void)p, (void)from, (void)arg;
+  return seg->flags & TCPLAB_SYN;
+}
+
+static void test_syn_retries(void **state) {
+  (void)state;
+  /* No SYN gets through: 1 + 6 retransmissions 1, 2, 4, ..., 32 s apart,
+   * and the last waits 64 s, so the client gives up at 127 s. */
+  struct pair_config cfg;
+  lifecycle_config(&cfg, 3, 0.0);
+  cfg.hooks.drop = drop_syns;
+  struct pair *p;
+  assert_int_equal(pair_new(&cfg, &p), TCPLAB_OK);
+  assert_int_equal(pair_run(p, RUN_LIMIT), PAIR_IDLE);
+  assert_int_equal(pair_conn_count(p), 1);
+  struct pair_conn *c = pair_client(p);
+  assert_int_equal(c->error, TCPLAB_ERR_TIMEDOUT);
+  assert_int_equal(c->final_from, TCPLAB_SYN_SENT);
+  assert_int_equal(c->final_event, TCPLAB_EV_GAVE_UP);
+  assert_int_equal(c->closed_at, TCPLAB_S(127));
+  assert_int_equal(c->stats.syn_tx, 7);
+  assert_int_equal(pair_counters(p)->sent[PAIR_CLIENT], 7);
+  assert_int_equal(pair_destroy_stacks(p), 0);
+  pair_free(p);
+}
+
 /* ------------------------------------------------ outcomes under loss */
 
 static bool seen(const struct pair_conn *pc, enum tcplab_state s) {
@@ -610,6 +689,8 @@ static void test_destroy_mid_transfer(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_lossless_lifecycle),
+      cmocka_unit_test(test_last_ack_lost),
+      cmocka_unit_test(test_syn_retries),
       cmocka_unit_test(test_lifecycle_1000_seeds),
       cmocka_unit_test(test_lifecycle_heavy_loss),
       cmocka_unit_test(test_reordering_completes),

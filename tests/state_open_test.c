@@ -184,6 +184,25 @@ static void test_listen_syn(void **state) {
   assert_state(c, TCPLAB_SYN_RECEIVED);
 }
 
+/* "Any other control or text should be queued for processing later": a
+ * MAY. Here text on a SYN is not kept; the SYN|ACK acknowledges the SYN
+ * alone, so the peer sends the text again once established. */
+static void test_listen_syn_with_data(void **state) {
+  struct harness *h = *state;
+  fx_listen(h);
+  feed(h, MS(1), SEG(.flags = SYN, .seq = REMOTE_ISS, DATA("early")));
+  expect(h, MS(1),
+         SEG(.flags = SYN | ACK, .seq = LOCAL_ISS, .ack = REMOTE_ISS + 1));
+  feed(h, MS(10),
+       SEG(.flags = PSH | ACK, .seq = REMOTE_ISS + 1, .ack = LOCAL_ISS + 1,
+           DATA("early")));
+  expect(h, MS(10),
+         SEG(.flags = ACK, .seq = LOCAL_ISS + 1, .ack = REMOTE_ISS + 6,
+             .wnd = DEFAULT_WND - 5));
+  assert_state(h->conn, TCPLAB_ESTABLISHED);
+  assert_recv(h, h->conn, MS(20), "early");
+}
+
 /* The backlog bounds connections in SYN-RECEIVED plus established ones
  * not yet accepted; a SYN beyond it is dropped without an answer so that
  * the peer retries later. */
@@ -218,6 +237,28 @@ static void test_listen_backlog_full_drops_syn(void **state) {
   expect(h, MS(5),
          SEG(.flags = SYN | ACK, .dport = REMOTE_PORT + 9, .seq = LOCAL_ISS,
              .ack = 901));
+}
+
+/* A connection that leaves SYN-RECEIVED without being established (reset
+ * back to LISTEN) gives its backlog slot back. */
+static void test_listen_backlog_slot_returned(void **state) {
+  struct harness *h = *state;
+  struct tcplab_listener *l = NULL;
+  assert_int_equal(
+      tcplab_stack_listen(h->stack, 0, LOCAL_ADDR, LOCAL_PORT, 1, &l),
+      TCPLAB_OK);
+  feed(h, MS(1), SEG(.flags = SYN, .seq = REMOTE_ISS));
+  expect(h, MS(1),
+         SEG(.flags = SYN | ACK, .seq = LOCAL_ISS, .ack = REMOTE_ISS + 1));
+  feed(h, MS(2), SEG(.flags = SYN, .sport = REMOTE_PORT + 1, .seq = 7));
+  expect_nothing(h, MS(2));
+  assert_int_equal(tcplab_stack_stats(h->stack)->backlog_drops, 1);
+  feed(h, MS(3), SEG(.flags = RST, .seq = REMOTE_ISS + 1));
+  expect_nothing(h, MS(3));
+  feed(h, MS(4), SEG(.flags = SYN, .sport = REMOTE_PORT + 1, .seq = 7));
+  expect(h, MS(4),
+         SEG(.flags = SYN | ACK, .dport = REMOTE_PORT + 1, .seq = LOCAL_ISS,
+             .ack = 8));
 }
 
 /* Established connections wait in the queue oldest first. */
@@ -340,6 +381,40 @@ static void test_syn_sent_unacceptable_ack(void **state) {
   feed(h, MS(10), SEG(.flags = ACK, .seq = REMOTE_ISS, .ack = LOCAL_ISS + 10));
   expect(h, MS(10), SEG(.flags = RST, .seq = LOCAL_ISS + 10));
   assert_state(c, TCPLAB_SYN_SENT);
+}
+
+/* "If there are other controls or text in the segment, then continue
+ * processing at the sixth step": text on the SYN|ACK is delivered and
+ * acknowledged with the handshake's ACK. */
+static void test_syn_sent_syn_ack_with_data(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_syn_sent(h);
+  feed(h, MS(10),
+       SEG(.flags = SYN | ACK | PSH, .seq = REMOTE_ISS, .ack = LOCAL_ISS + 1,
+           DATA("hi")));
+  expect(h, MS(10),
+         SEG(.flags = ACK, .seq = LOCAL_ISS + 1, .ack = REMOTE_ISS + 3,
+             .wnd = DEFAULT_WND - 2));
+  assert_state(c, TCPLAB_ESTABLISHED);
+  assert_int_equal(h->connected, 1);
+  assert_recv(h, c, MS(20), "hi");
+}
+
+/* A FIN on the SYN|ACK: established, then at once CLOSE-WAIT. */
+static void test_syn_sent_syn_ack_with_fin(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_syn_sent(h);
+  feed(h, MS(10),
+       SEG(.flags = SYN | ACK | FIN, .seq = REMOTE_ISS, .ack = LOCAL_ISS + 1));
+  expect(h, MS(10),
+         SEG(.flags = ACK, .seq = LOCAL_ISS + 1, .ack = REMOTE_ISS + 2));
+  assert_state(c, TCPLAB_CLOSE_WAIT);
+  assert_int_equal(h->connected, 1);
+  assert_int_equal(h->peer_closed, 1);
+  assert_transitions(h, tcplab_conn_id(c),
+                     {TCPLAB_CLOSED, TCPLAB_SYN_SENT, TCPLAB_EV_APP_CONNECT},
+                     {TCPLAB_SYN_SENT, TCPLAB_ESTABLISHED, TCPLAB_EV_RCV},
+                     {TCPLAB_ESTABLISHED, TCPLAB_CLOSE_WAIT, TCPLAB_EV_RCV});
 }
 
 /* "Fifth, if neither of the SYN or RST bits is set, then drop the segment
@@ -702,10 +777,14 @@ int main(void) {
       TEST(test_listen_fin_without_ack),
       TEST(test_listen_data_without_ack),
       TEST(test_listen_syn),
+      TEST(test_listen_syn_with_data),
       TEST(test_listen_backlog_full_drops_syn),
+      TEST(test_listen_backlog_slot_returned),
       TEST(test_listen_accept_order),
       TEST(test_listener_close_resets_queue),
       TEST(test_syn_sent_syn_ack),
+      TEST(test_syn_sent_syn_ack_with_data),
+      TEST(test_syn_sent_syn_ack_with_fin),
       TEST(test_syn_sent_syn_ack_acking_iss),
       TEST(test_syn_sent_syn_ack_acking_beyond_snd_nxt),
       TEST(test_syn_sent_unacceptable_ack),

@@ -470,6 +470,92 @@ static void test_established_reply_piggybacks_ack(void **state) {
   expect_nothing(h, MS(200));
 }
 
+/* The receive window is the free receive buffer (RFC 9293 3.8.6): with 8
+ * octets of buffer, 12 octets sent at once are trimmed to the 8 that fit
+ * ("the idealized segment ... that ends in the window"), and the ACK
+ * offers a window of zero. */
+static struct tcplab_conn *established_small_buffer(struct harness *h) {
+  struct tcplab_config cfg;
+  tcplab_config_default(&cfg);
+  cfg.rcv_buf = 8;
+  h_restart(h, &cfg);
+  struct tcplab_conn *c = fx_established(h); /* our SYN|ACK offered 8 */
+  feed(h, MS(200),
+       SEG(.flags = PSH | ACK, .seq = RCV_NXT, .ack = SND_NXT,
+           DATA("abcdefghijkl")));
+  expect(h, MS(200),
+         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 8, WND_ZERO));
+  assert_int_equal(h->readable_avail, 8);
+  return c;
+}
+
+/* First check with RCV.WND = 0: a segment with text is not acceptable
+ * and is answered <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. */
+static void test_established_zero_window_drops_data(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = established_small_buffer(h);
+  feed(h, MS(300),
+       SEG(.flags = PSH | ACK, .seq = RCV_NXT + 8, .ack = SND_NXT,
+           DATA("ijkl")));
+  expect(h, MS(300),
+         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 8, WND_ZERO));
+  assert_int_equal(h->readable, 1);
+  assert_state(c, TCPLAB_ESTABLISHED);
+}
+
+/* Reading opens the window; the opening is announced once it reaches
+ * min(buffer/2, MSS) (receiver SWS avoidance, RFC 9293 3.8.6.2.2), and the
+ * peer's retransmission then fits. */
+static void test_established_window_update_after_read(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = established_small_buffer(h);
+  char buf[8];
+  advance(h, MS(300));
+  assert_int_equal(tcplab_conn_recv(c, MS(300), buf, 3), 3);
+  expect_nothing(h, MS(300));
+  assert_int_equal(tcplab_conn_recv(c, MS(300), buf, 1), 1);
+  expect(h, MS(300),
+         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 8, .wnd = 4));
+  assert_int_equal(tcplab_conn_recv(c, MS(300), buf, sizeof buf), 4);
+  expect(h, MS(300),
+         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 8, .wnd = 8));
+  feed(h, MS(400),
+       SEG(.flags = PSH | ACK, .seq = RCV_NXT + 8, .ack = SND_NXT,
+           DATA("ijkl")));
+  expect(h, MS(400),
+         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 12, .wnd = 4));
+  assert_recv(h, c, MS(500), "ijkl");
+}
+
+/* RFC 9293 3.4: "when the receive window is zero no segments should be
+ * acceptable except ACK segments. Thus, it is possible for a TCP
+ * implementation to maintain a zero receive window while transmitting data
+ * and receiving ACKs." */
+static void test_established_zero_window_takes_acks(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = established_small_buffer(h);
+  advance(h, MS(300));
+  send_str(c, MS(300), "out");
+  expect(h, MS(300),
+         SEG(.flags = PSH | ACK, .seq = SND_NXT, .ack = RCV_NXT + 8, WND_ZERO,
+             DATA("out")));
+  feed(h, MS(310), SEG(.flags = ACK, .seq = RCV_NXT + 8, .ack = SND_NXT + 3));
+  expect_nothing(h, S(10));
+  assert_int_equal(tcplab_stack_next_expiry(h->stack), TCPLAB_TIME_NEVER);
+  assert_int_equal(tcplab_conn_stats(c)->bytes_sent, 3);
+}
+
+/* RFC 9293 3.4: "A TCP receiver MUST process the RST and URG fields of all
+ * incoming segments, even when the receive window is zero (MUST-66)." */
+static void test_established_zero_window_takes_rst(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = established_small_buffer(h);
+  uint64_t id = tcplab_conn_id(c);
+  feed(h, MS(300), SEG(.flags = RST, .seq = RCV_NXT + 8));
+  expect_nothing(h, S(10));
+  assert_closed(h, id, TCPLAB_ERR_RESET);
+}
+
 /* ---- Tests for the CLOSE-WAIT state ---- */
 
 /* RFC 9293 3.10.2 SEND in CLOSE-WAIT: "Queue the request until all
@@ -626,6 +712,10 @@ int main(void) {
       TEST(test_established_close_after_data),
       TEST(test_established_send_window),
       TEST(test_established_reply_piggybacks_ack),
+      TEST(test_established_zero_window_drops_data),
+      TEST(test_established_window_update_after_read),
+      TEST(test_established_zero_window_takes_acks),
+      TEST(test_established_zero_window_takes_rst),
       TEST(test_close_wait_send),
       TEST(test_close_wait_fin_again),
       TEST(test_close_wait_data),
