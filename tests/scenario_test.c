@@ -480,8 +480,11 @@ static void test_small_data_both_ways(void **state) {
 
   advance(b, S(1) + MS(50));
   send_str(cb, S(1) + MS(50), "world!");
+  /* B has read "hello", but its window edge stays until it can move by
+   * a full MSS (receiver silly-window avoidance, RFC 9293 3.8.6.2.2). */
   cross(b, a, S(1) + MS(50),
-        SEG(.flags = PSH | ACK, .seq = 300, .ack = 105, DATA("world!")));
+        SEG(.flags = PSH | ACK, .seq = 300, .ack = 105, .wnd = DEFAULT_WND - 5,
+            DATA("world!")));
   cross(a, b, S(1) + MS(60),
         SEG(.flags = ACK, .seq = 105, .ack = 306, .wnd = DEFAULT_WND - 6));
   assert_recv(a, ca, S(1) + MS(70), "world!");
@@ -490,12 +493,16 @@ static void test_small_data_both_ways(void **state) {
   b->on_readable = echo;
   advance(a, S(2));
   send_str(ca, S(2), "ping");
+  /* Each window edge moves only by a full MSS, so the octets read so far
+   * (6 by A, 5 + 4 by B) still show in the windows. */
   cross(a, b, S(2),
-        SEG(.flags = PSH | ACK, .seq = 105, .ack = 306, DATA("ping")));
+        SEG(.flags = PSH | ACK, .seq = 105, .ack = 306, .wnd = DEFAULT_WND - 6,
+            DATA("ping")));
   cross(b, a, S(2) + DELAY,
-        SEG(.flags = PSH | ACK, .seq = 306, .ack = 109, DATA("ping")));
+        SEG(.flags = PSH | ACK, .seq = 306, .ack = 109, .wnd = DEFAULT_WND - 9,
+            DATA("ping")));
   cross(a, b, S(2) + 2 * DELAY,
-        SEG(.flags = ACK, .seq = 109, .ack = 310, .wnd = DEFAULT_WND - 4));
+        SEG(.flags = ACK, .seq = 109, .ack = 310, .wnd = DEFAULT_WND - 10));
   assert_recv(a, ca, S(3), "ping");
   assert_int_equal(tcplab_stack_next_expiry(a->stack), TCPLAB_TIME_NEVER);
   assert_int_equal(tcplab_stack_next_expiry(b->stack), TCPLAB_TIME_NEVER);
@@ -561,7 +568,8 @@ static void test_wraparound_lifecycle(void **state) {
   advance(b, S(3));
   send_str(cb, S(3), "xyz");
   cross(b, a, S(3),
-        SEG(.flags = PSH | ACK, .seq = 0xfffffffdu, .ack = 5, DATA("xyz")));
+        SEG(.flags = PSH | ACK, .seq = 0xfffffffdu, .ack = 5,
+            .wnd = DEFAULT_WND - 6, DATA("xyz")));
   cross(a, b, S(3) + DELAY,
         SEG(.flags = ACK, .seq = 5, .ack = 0, .wnd = DEFAULT_WND - 3));
   assert_recv(a, ca, S(3) + DELAY, "xyz");

@@ -51,7 +51,7 @@ static void test_send_nothing(void **state) {
 static void test_send_buffer_full(void **state) {
   struct harness *h = *state;
   struct tcplab_config cfg;
-  tcplab_config_default(&cfg);
+  h_config_default(&cfg);
   cfg.snd_buf = 4;
   h_restart(h, &cfg);
   struct tcplab_conn *c = fx_established(h);
@@ -285,7 +285,7 @@ static void test_connect_ephemeral_skips_listened_port(void **state) {
 static void test_connect_no_ports(void **state) {
   struct harness *h = *state;
   struct tcplab_config cfg;
-  tcplab_config_default(&cfg);
+  h_config_default(&cfg);
   cfg.ephemeral_min = cfg.ephemeral_max = 60000;
   h_restart(h, &cfg);
   struct tcplab_conn *a = NULL, *b = NULL;

@@ -476,7 +476,7 @@ static void test_established_reply_piggybacks_ack(void **state) {
  * offers a window of zero. */
 static struct tcplab_conn *established_small_buffer(struct harness *h) {
   struct tcplab_config cfg;
-  tcplab_config_default(&cfg);
+  h_config_default(&cfg);
   cfg.rcv_buf = 8;
   h_restart(h, &cfg);
   struct tcplab_conn *c = fx_established(h); /* our SYN|ACK offered 8 */

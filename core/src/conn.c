@@ -612,7 +612,7 @@ static void sync_input(struct tcplab_conn *c, tcplab_time_t now,
       conn_send_segment(c, now, TCPLAB_SYN | TCPLAB_ACK, c->iss, 0);
       return;
     }
-    /* Simultaneous open (RFC 9293 figure 8, line 6): the peer's SYN|ACK
+    /* Simultaneous open (RFC 9293 figure 7, line 6): the peer's SYN|ACK
      * repeats its SYN and acknowledges ours; take it as the ACK. */
     syn = false;
     seq++;
@@ -639,7 +639,14 @@ static void sync_input(struct tcplab_conn *c, tcplab_time_t now,
     if (!rst) {
       conn_send_ack(c, now); /* <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> */
     }
-    return;
+    /* "If the RCV.WND is zero, no segments will be acceptable, but
+     * special allowance should be made to accept valid ACKs": a window
+     * probe at RCV.NXT still acknowledges our data. */
+    if (rst || syn || conn_rcv_wnd(c) != 0 || seq != c->rcv_nxt) {
+      return;
+    }
+    len = 0;
+    fin = false;
   }
 
   /* Trim to the idealized segment starting at RCV.NXT (3.10.7.4). */

@@ -42,7 +42,10 @@ void rtt_backoff(struct rtt *r, const struct tcplab_config *cfg) {
 }
 
 void rtt_after_syn_retransmit(struct rtt *r, const struct tcplab_config *cfg) {
+  /* "using an RTO less than 3 seconds": a larger configured initial RTO
+   * is kept, without the SYN's backoff. */
   if (!r->has_sample) {
-    r->rto = clamp(TCPLAB_S(3), cfg);
+    tcplab_time_t three = TCPLAB_S(3);
+    r->rto = clamp(cfg->rto_initial > three ? cfg->rto_initial : three, cfg);
   }
 }
