@@ -1,0 +1,1173 @@
+/*
+ * Reliable data transfer at the segment level: segmentation, Nagle,
+ * delayed ACKs, reassembly, flow control (windows, silly-window
+ * avoidance, zero-window probing, window scaling), retransmission on
+ * timeout, fast retransmit and recovery (NewReno), the RFC 6298
+ * estimator. The stack under test is LOCAL; each test plays the peer and
+ * states every segment, its time, and the congestion state it leads to.
+ *
+ * Data segments carry slices of two fixed pseudo-random streams, one per
+ * direction, so a segment that carries the wrong octets for its sequence
+ * number fails the comparison.
+ */
+#include "harness.h"
+
+/* After fx_established: SND.NXT = LOCAL_ISS + 1, RCV.NXT = REMOTE_ISS + 1,
+ * the peer offers 65535 octets and announced MSS 1460; the handshake's
+ * 10 ms sample keeps the RTO at its 1 s floor. */
+#define SND_NXT (LOCAL_ISS + 1)
+#define RCV_NXT (REMOTE_ISS + 1)
+#define MSS     1460u
+/* RFC 6928: min(10*MSS, max(2*MSS, 14600)) with MSS 1460. */
+#define IW (10u * MSS)
+/* RFC 5681 3.1: the initial ssthresh is "arbitrarily high"; the core uses
+ * the largest window RFC 7323 allows. */
+#define SSTHRESH_INIT (UINT32_C(1) << 30)
+
+#define STREAM_LEN 65536u
+static uint8_t our_stream[STREAM_LEN];  /* what our application sends */
+static uint8_t peer_stream[STREAM_LEN]; /* what the peer sends */
+
+/* Our segment carrying stream octets [off, off + n), sent before any data
+ * from the peer arrived. */
+#define OUR(off, n)                                                            \
+  .seq = SND_NXT + (off), .ack = RCV_NXT, .payload = our_stream + (off),       \
+  .len = (n)
+/* The peer's segment carrying its stream octets [off, off + n). */
+#define PEERS(off, n)                                                          \
+  .seq = RCV_NXT + (off), .ack = SND_NXT, .payload = peer_stream + (off),      \
+  .len = (n)
+/* The same, acknowledging our first a octets. */
+#define PEERS_ACKING(off, n, a)                                                \
+  .seq = RCV_NXT + (off), .ack = SND_NXT + (a),                                \
+  .payload = peer_stream + (off), .len = (n)
+/* The peer's acknowledgment of our first n octets. */
+#define ACKED(n) .seq = RCV_NXT, .ack = SND_NXT + (n)
+
+/* Our application queues stream octets [off, off + n) at t; all must fit. */
+#define send_stream(h, c, t, off, n)                                           \
+  do {                                                                         \
+    advance(h, t);                                                             \
+    assert_int_equal(tcplab_conn_send(c, t, our_stream + (off), (n)),          \
+                     (int)(n));                                                \
+  } while (0)
+
+/* Nothing leaves before t, then exactly this segment leaves at t. */
+#define expect_only_at(h, t, ...)                                              \
+  do {                                                                         \
+    expect_nothing(h, (t)-1);                                                  \
+    expect(h, t, __VA_ARGS__);                                                 \
+  } while (0)
+
+#define assert_cwnd(c, want_cwnd, want_ssthresh)                               \
+  do {                                                                         \
+    assert_int_equal(tcplab_conn_stats(c)->cwnd, (want_cwnd));                 \
+    assert_int_equal(tcplab_conn_stats(c)->ssthresh, (want_ssthresh));         \
+  } while (0)
+
+/* Reads everything c holds at t and asserts it is the peer's stream
+ * [0, n). */
+#define assert_recv_stream(h, c, t, n)                                         \
+  do {                                                                         \
+    advance(h, t);                                                             \
+    assert_int_equal(recv_all(c, t), (n));                                     \
+    assert_memory_equal(rx, peer_stream, (n));                                 \
+  } while (0)
+
+static uint8_t rx[STREAM_LEN];
+
+static size_t recv_all(struct tcplab_conn *c, tcplab_time_t t) {
+  size_t got = 0;
+  int n;
+  while (got < sizeof rx &&
+         (n = tcplab_conn_recv(c, t, rx + got, sizeof rx - got)) > 0)
+    got += (size_t)n;
+  return got;
+}
+
+static struct tcplab_config defaults(void) {
+  struct tcplab_config cfg;
+  h_config_default(&cfg);
+  return cfg;
+}
+
+/* Expects count full-sized segments of ours, stream segments first ..
+ * first + count - 1, all leaving at t, none the last of the queue. */
+#define expect_full_segments(h, t, first, count)                               \
+  do {                                                                         \
+    for (unsigned i_ = (first); i_ < (first) + (count); i_++)                  \
+      expect(h, t, SEG(.flags = ACK, OUR(i_ * MSS, MSS)));                     \
+  } while (0)
+
+/* ---- Tests for sending: segmentation, PSH, initial window ---- */
+
+/* RFC 9293 3.7.1: segments are at most the peer's MSS; the last octet
+ * queued goes with PSH (3.9.1). The 80-octet tail is a small segment and
+ * waits while data is unacknowledged (Nagle, RFC 896 / 3.7.4). */
+static void test_segmented_by_peer_mss(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_established(h);
+  send_stream(h, c, MS(100), 0, 3000);
+  expect(h, MS(100), SEG(.flags = ACK, OUR(0, MSS)));
+  expect(h, MS(100), SEG(.flags = ACK, OUR(MSS, MSS)));
+  expect_nothing(h, MS(110));
+  feed(h, MS(110), SEG(.flags = ACK, ACKED(MSS)));
+  expect_nothing(h, MS(110));
+  feed(h, MS(111), SEG(.flags = ACK, ACKED(2 * MSS)));
+  expect(h, MS(111), SEG(.flags = PSH | ACK, OUR(2 * MSS, 80)));
+  feed(h, MS(121), SEG(.flags = ACK, ACKED(3000)));
+  expect_nothing(h, S(10));
+  assert_int_equal(tcplab_conn_stats(c)->bytes_sent, 3000);
+  assert_int_equal(tcplab_conn_stats(c)->retransmissions, 0);
+}
+
+/* RFC 9293 3.7.1: without the MSS option the peer takes 536 octets
+ * (SendMSS default); a SYN carrying only SACK-permitted has none. */
+static void test_default_mss_without_option(void **state) {
+  struct harness *h = *state;
+  fx_listen(h);
+  feed(h, 0,
+       SEG(.flags = SYN, .seq = REMOTE_ISS,
+           .opt = {.present = TCPLAB_OPT_SACK_PERM}));
+  expect(h, 0,
+         SEG(.flags = SYN | ACK, .seq = LOCAL_ISS, .ack = REMOTE_ISS + 1));
+  feed(h, T_HANDSHAKE, SEG(.flags = ACK, ACKED(0)));
+  struct tcplab_conn *c = NULL;
+  assert_int_equal(tcplab_listener_accept(h->listener, &c), TCPLAB_OK);
+  send_stream(h, c, MS(100), 0, 1200);
+  expect(h, MS(100), SEG(.flags = ACK, OUR(0, 536)));
+  expect(h, MS(100), SEG(.flags = ACK, OUR(536, 536)));
+  feed(h, MS(110), SEG(.flags = ACK, ACKED(1072)));
+  expect(h, MS(110), SEG(.flags = PSH | ACK, OUR(1072, 128)));
+}
+
+/* RFC 6928 2: the initial window is min(10*MSS, max(2*MSS, 14600)), ten
+ * segments of 1460; RFC 5681 2: nothing beyond cwnd is sent. */
+static void test_initial_window_ten_segments(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_established(h);
+  assert_cwnd(c, IW, SSTHRESH_INIT);
+  send_stream(h, c, MS(100), 0, 20 * MSS);
+  expect_full_segments(h, MS(100), 0, 10);
+  expect_nothing(h, MS(1099));
+}
+
+static void test_initial_window_configured(void **state) {
+  struct harness *h = *state;
+  struct tcplab_config cfg = defaults();
+  cfg.initial_window = 4;
+  h_restart(h, &cfg);
+  struct tcplab_conn *c = fx_established(h);
+  assert_cwnd(c, 4 * MSS, SSTHRESH_INIT);
+  send_stream(h, c, MS(100), 0, 20 * MSS);
+  expect_full_segments(h, MS(100), 0, 4);
+  expect_nothing(h, MS(1099));
+}
+
+/* RFC 6928 2: with a large MSS the 14600-octet cap applies: three
+ * 4000-octet segments, and the 2600 octets left of the window wait (a
+ * small segment while data is outstanding). */
+static void test_initial_window_capped_at_14600(void **state) {
+  struct harness *h = *state;
+  struct tcplab_config cfg = defaults();
+  cfg.mss = 4000;
+  h_restart(h, &cfg);
+  fx_listen(h);
+  feed(h, 0,
+       SEG(.flags = SYN, .seq = REMOTE_ISS,
+           .opt = {.present = TCPLAB_OPT_MSS, .mss = 4000}));
+  expect(h, 0,
+         SEG(.flags = SYN | ACK, .seq = LOCAL_ISS, .ack = REMOTE_ISS + 1));
+  feed(h, T_HANDSHAKE, SEG(.flags = ACK, ACKED(0)));
+  struct tcplab_conn *c = NULL;
+  assert_int_equal(tcplab_listener_accept(h->listener, &c), TCPLAB_OK);
+  assert_cwnd(c, 14600, SSTHRESH_INIT);
+  send_stream(h, c, MS(100), 0, 20000);
+  expect(h, MS(100), SEG(.flags = ACK, OUR(0, 4000)));
+  expect(h, MS(100), SEG(.flags = ACK, OUR(4000, 4000)));
+  expect(h, MS(100), SEG(.flags = ACK, OUR(8000, 4000)));
+  expect_nothing(h, MS(1099));
+}
+
+/* RFC 5681 3.1: in slow start each ACK of new data grows cwnd by
+ * min(N, SMSS), so one ACK per segment releases two segments. */
+static void test_slow_start_two_segments_per_ack(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_established(h);
+  send_stream(h, c, MS(100), 0, 30 * MSS);
+  expect_full_segments(h, MS(100), 0, 10);
+  for (unsigned i = 1; i <= 10; i++) {
+    feed(h, MS(110 + i), SEG(.flags = ACK, ACKED(i * MSS)));
+    assert_cwnd(c, IW + i * MSS, SSTHRESH_INIT);
+    unsigned next = 10 + 2 * (i - 1);
+    expect(h, MS(110 + i), SEG(.flags = ACK, OUR(next * MSS, MSS)));
+    if (i < 10)
+      expect(h, MS(110 + i), SEG(.flags = ACK, OUR((next + 1) * MSS, MSS)));
+    else
+      expect(h, MS(110 + i), SEG(.flags = PSH | ACK, OUR(29 * MSS, MSS)));
+  }
+  expect_nothing(h, MS(200));
+  assert_cwnd(c, 2 * IW, SSTHRESH_INIT);
+}
+
+/* RFC 5681 3.1 equation (2): an ACK covering two segments still adds at
+ * most one SMSS; the window then slides by two and grows by one. */
+static void test_slow_start_cumulative_ack(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_established(h);
+  send_stream(h, c, MS(100), 0, 30 * MSS);
+  expect_full_segments(h, MS(100), 0, 10);
+  feed(h, MS(110), SEG(.flags = ACK, ACKED(2 * MSS)));
+  assert_cwnd(c, IW + MSS, SSTHRESH_INIT);
+  expect_full_segments(h, MS(110), 10, 3);
+  expect_nothing(h, MS(200));
+}
+
+/* ---- Tests for Nagle's algorithm (RFC 896, RFC 9293 3.7.4) ---- */
+
+/* A small write waits while data is unacknowledged and leaves, joined
+ * with the next one, when the ACK arrives. */
+static void test_nagle_holds_small_write(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_established(h);
+  advance(h, MS(100));
+  send_str(c, MS(100), "a");
+  expect(h, MS(100),
+         SEG(.flags = PSH | ACK, .seq = SND_NXT, .ack = RCV_NXT, DATA("a")));
+  advance(h, MS(105));
+  send_str(c, MS(105), "b");
+  expect_nothing(h, MS(105));
+  advance(h, MS(106));
+  send_str(c, MS(106), "c");
+  expect_nothing(h, MS(109));
+  feed(h, MS(110), SEG(.flags = ACK, ACKED(1)));
+  expect(
+      h, MS(110),
+      SEG(.flags = PSH | ACK, .seq = SND_NXT + 1, .ack = RCV_NXT, DATA("bc")));
+  feed(h, MS(120), SEG(.flags = ACK, ACKED(3)));
+  expect_nothing(h, S(10));
+}
+
+/* tcplab_conn_set_nagle(c, false): every write leaves at once. */
+static void test_nagle_off(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_established(h);
+  tcplab_conn_set_nagle(c, false);
+  advance(h, MS(100));
+  send_str(c, MS(100), "a");
+  expect(h, MS(100),
+         SEG(.flags = PSH | ACK, .seq = SND_NXT, .ack = RCV_NXT, DATA("a")));
+  advance(h, MS(105));
+  send_str(c, MS(105), "b");
+  expect(
+      h, MS(105),
+      SEG(.flags = PSH | ACK, .seq = SND_NXT + 1, .ack = RCV_NXT, DATA("b")));
+  advance(h, MS(106));
+  send_str(c, MS(106), "c");
+  expect(
+      h, MS(106),
+      SEG(.flags = PSH | ACK, .seq = SND_NXT + 2, .ack = RCV_NXT, DATA("c")));
+  /* Turned on again, it holds the next small write. */
+  tcplab_conn_set_nagle(c, true);
+  advance(h, MS(107));
+  send_str(c, MS(107), "d");
+  expect_nothing(h, MS(109));
+  feed(h, MS(110), SEG(.flags = ACK, ACKED(3)));
+  expect(
+      h, MS(110),
+      SEG(.flags = PSH | ACK, .seq = SND_NXT + 3, .ack = RCV_NXT, DATA("d")));
+}
+
+/* Nagle holds only small segments: a full-sized one leaves despite the
+ * outstanding octet (RFC 9293 3.8.6.2.1, first condition), the remainder
+ * waits until everything is acknowledged, not just some of it. */
+static void test_nagle_full_segment_not_held(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_established(h);
+  advance(h, MS(100));
+  send_str(c, MS(100), "a");
+  expect(h, MS(100),
+         SEG(.flags = PSH | ACK, .seq = SND_NXT, .ack = RCV_NXT, DATA("a")));
+  send_stream(h, c, MS(105), 0, 2000);
+  expect(h, MS(105),
+         SEG(.flags = ACK, .seq = SND_NXT + 1, .ack = RCV_NXT,
+             .payload = our_stream, .len = MSS));
+  feed(h, MS(110), SEG(.flags = ACK, ACKED(1)));
+  expect_nothing(h, MS(114));
+  feed(h, MS(115), SEG(.flags = ACK, ACKED(1 + MSS)));
+  expect(h, MS(115),
+         SEG(.flags = PSH | ACK, .seq = SND_NXT + 1 + MSS, .ack = RCV_NXT,
+             .payload = our_stream + MSS, .len = 2000 - MSS));
+}
+
+/* ---- Tests for delayed ACKs (RFC 9293 3.8.6.3, RFC 5681 4.2) ---- */
+
+static struct tcplab_conn *established_delack(struct harness *h,
+                                              tcplab_time_t delay) {
+  struct tcplab_config cfg = defaults();
+  cfg.delayed_ack = delay;
+  h_restart(h, &cfg);
+  return fx_established(h);
+}
+
+/* One segment is acknowledged when the 40 ms timer runs out, not before. */
+static void test_delack_one_segment(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = established_delack(h, MS(40));
+  feed(h, MS(200), SEG(.flags = PSH | ACK, PEERS(0, 100)));
+  expect_only_at(h, MS(240),
+                 SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 100,
+                     .wnd = DEFAULT_WND - 100));
+  expect_nothing(h, S(10));
+  assert_recv_stream(h, c, S(10), 100);
+}
+
+/* "A TCP receiver SHOULD generate an ACK for at least every second
+ * full-sized segment": the second one is acknowledged on arrival, and
+ * the timer it replaced does not fire later. */
+static void test_delack_second_full_segment(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = established_delack(h, MS(40));
+  feed(h, MS(200), SEG(.flags = ACK, PEERS(0, MSS)));
+  expect_nothing(h, MS(210));
+  feed(h, MS(210), SEG(.flags = ACK, PEERS(MSS, MSS)));
+  expect(h, MS(210),
+         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 2 * MSS,
+             .wnd = DEFAULT_WND - 2 * MSS));
+  expect_nothing(h, MS(300));
+  /* A third segment starts the count again. */
+  feed(h, MS(300), SEG(.flags = PSH | ACK, PEERS(2 * MSS, MSS)));
+  expect_only_at(h, MS(340),
+                 SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 3 * MSS,
+                     .wnd = DEFAULT_WND - 3 * MSS));
+  assert_recv_stream(h, c, MS(400), 3 * MSS);
+}
+
+/* RFC 5681 4.2: an out-of-order segment is acknowledged at once (a
+ * duplicate ACK), and so is the segment that fills the gap. */
+static void test_delack_out_of_order_and_gap(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = established_delack(h, MS(40));
+  feed(h, MS(200), SEG(.flags = ACK, PEERS(0, MSS)));
+  expect_nothing(h, MS(205));
+  feed(h, MS(205), SEG(.flags = ACK, PEERS(2 * MSS, MSS)));
+  expect(h, MS(205),
+         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + MSS,
+             .wnd = DEFAULT_WND - MSS));
+  feed(h, MS(210), SEG(.flags = ACK, PEERS(MSS, MSS)));
+  expect(h, MS(210),
+         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 3 * MSS,
+             .wnd = DEFAULT_WND - 3 * MSS));
+  expect_nothing(h, MS(400));
+  assert_int_equal(tcplab_conn_stats(c)->ooo_segments, 1);
+  assert_recv_stream(h, c, MS(400), 3 * MSS);
+}
+
+/* Data the application sends before the timer runs out carries the ACK;
+ * no separate ACK follows. Reading 4 octets does not move the window edge
+ * (receiver SWS avoidance), so no window update goes either. */
+static void test_delack_reply_piggybacks(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = established_delack(h, MS(40));
+  feed(h, MS(200),
+       SEG(.flags = PSH | ACK, .seq = RCV_NXT, .ack = SND_NXT, DATA("ping")));
+  expect_nothing(h, MS(220));
+  assert_recv(h, c, MS(220), "ping");
+  expect_nothing(h, MS(220));
+  send_str(c, MS(220), "pong");
+  expect(h, MS(220),
+         SEG(.flags = PSH | ACK, .seq = SND_NXT, .ack = RCV_NXT + 4,
+             .wnd = DEFAULT_WND - 4, DATA("pong")));
+  expect_nothing(h, MS(500));
+}
+
+/* The delay is configurable up to RFC 9293's bound (under 0.5 s). */
+static void test_delack_configured(void **state) {
+  struct harness *h = *state;
+  established_delack(h, MS(200));
+  feed(h, MS(200), SEG(.flags = PSH | ACK, PEERS(0, 100)));
+  expect_only_at(h, MS(400),
+                 SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 100,
+                     .wnd = DEFAULT_WND - 100));
+}
+
+/* ---- Tests for receiving: reassembly, duplicates, overlaps ---- */
+
+/* RFC 9293 3.10.7.4 seventh step and RFC 5681 4.2: segments beyond a gap
+ * are held (within the window) and answered by duplicate ACKs; when the
+ * gap fills, everything is delivered in order and acknowledged at once.
+ * Four holes filled last-first make the held ranges merge. */
+static void test_out_of_order_held_and_delivered(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_established(h);
+  static const unsigned held[] = {100, 300, 500, 700};
+  for (unsigned i = 0; i < 4; i++) {
+    feed(h, MS(200 + i), SEG(.flags = ACK, PEERS(held[i], 100)));
+    expect(h, MS(200 + i), SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT));
+  }
+  static const unsigned holes[] = {600, 200, 400};
+  for (unsigned i = 0; i < 3; i++) {
+    feed(h, MS(210 + i), SEG(.flags = ACK, PEERS(holes[i], 100)));
+    expect(h, MS(210 + i), SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT));
+  }
+  assert_int_equal(h->readable, 0);
+  feed(h, MS(220), SEG(.flags = ACK, PEERS(0, 100)));
+  expect(h, MS(220),
+         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 800,
+             .wnd = DEFAULT_WND - 800));
+  assert_int_equal(h->readable, 1);
+  assert_int_equal(h->readable_avail, 800);
+  assert_recv_stream(h, c, MS(230), 800);
+  assert_int_equal(tcplab_conn_stats(c)->ooo_segments, 7);
+  assert_int_equal(tcplab_conn_stats(c)->bytes_received, 800);
+}
+
+/* RFC 9293 3.10.7.4: a segment wholly below RCV.NXT is answered with an
+ * ACK and dropped; one overlapping RCV.NXT or held data contributes only
+ * its new octets. */
+static void test_duplicates_and_overlaps_trimmed(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_established(h);
+  feed(h, MS(200), SEG(.flags = ACK, PEERS(0, 100)));
+  expect(h, MS(200),
+         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 100,
+             .wnd = DEFAULT_WND - 100));
+  /* Held: [200, 300), then [150, 250) overlapping it. */
+  feed(h, MS(210), SEG(.flags = ACK, PEERS(200, 100)));
+  expect(h, MS(210),
+         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 100,
+             .wnd = DEFAULT_WND - 100));
+  feed(h, MS(220), SEG(.flags = ACK, PEERS(150, 100)));
+  expect(h, MS(220),
+         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 100,
+             .wnd = DEFAULT_WND - 100));
+  /* [50, 150) overlaps delivered data and fills the gap. */
+  feed(h, MS(230), SEG(.flags = ACK, PEERS(50, 100)));
+  expect(h, MS(230),
+         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 300,
+             .wnd = DEFAULT_WND - 300));
+  /* A pure duplicate. */
+  feed(h, MS(240), SEG(.flags = ACK, PEERS(0, 100)));
+  expect(h, MS(240),
+         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 300,
+             .wnd = DEFAULT_WND - 300));
+  /* [250, 350) overlapping RCV.NXT: 50 new octets. */
+  feed(h, MS(250), SEG(.flags = PSH | ACK, PEERS(250, 100)));
+  expect(h, MS(250),
+         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 350,
+             .wnd = DEFAULT_WND - 350));
+  assert_recv_stream(h, c, MS(300), 350);
+  assert_int_equal(tcplab_conn_stats(c)->bytes_received, 350);
+}
+
+/* A FIN beyond a gap waits for the gap to fill, then takes effect. */
+static void test_fin_after_gap(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_established(h);
+  feed(h, MS(200), SEG(.flags = FIN | ACK, PEERS(100, 100)));
+  expect(h, MS(200), SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT));
+  assert_state(c, TCPLAB_ESTABLISHED);
+  feed(h, MS(210), SEG(.flags = ACK, PEERS(0, 100)));
+  expect(h, MS(210),
+         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 201,
+             .wnd = DEFAULT_WND - 200));
+  assert_state(c, TCPLAB_CLOSE_WAIT);
+  assert_int_equal(h->peer_closed, 1);
+  assert_recv_stream(h, c, MS(220), 200);
+}
+
+/* ---- Tests for the receive window (RFC 9293 3.8.6) ---- */
+
+static struct tcplab_conn *established_rcv_buf(struct harness *h,
+                                               uint32_t rcv_buf) {
+  struct tcplab_config cfg = defaults();
+  cfg.rcv_buf = rcv_buf;
+  h_restart(h, &cfg);
+  return fx_established(h);
+}
+
+/* The window is the free buffer; it closes to zero as unread data fills
+ * the buffer. Reading reopens it, but the edge moves only once it can
+ * move by min(buffer/2, MSS) (receiver SWS avoidance, 3.8.6.2.2), and
+ * then a window update is sent at once. */
+static void test_receive_window_closes_and_reopens(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = established_rcv_buf(h, 4000);
+  feed(h, MS(200), SEG(.flags = ACK, PEERS(0, MSS)));
+  expect(h, MS(200),
+         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + MSS, .wnd = 2540));
+  feed(h, MS(201), SEG(.flags = ACK, PEERS(MSS, MSS)));
+  expect(
+      h, MS(201),
+      SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 2 * MSS, .wnd = 1080));
+  feed(h, MS(202), SEG(.flags = PSH | ACK, PEERS(2 * MSS, 1080)));
+  expect(h, MS(202),
+         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 4000, WND_ZERO));
+  /* A probe octet does not fit: acknowledged, not taken. */
+  feed(h, MS(250), SEG(.flags = ACK, PEERS(4000, 1)));
+  expect(h, MS(250),
+         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 4000, WND_ZERO));
+  uint8_t buf[4000];
+  advance(h, MS(300));
+  assert_int_equal(tcplab_conn_recv(c, MS(300), buf, 1000), 1000);
+  expect_nothing(h, MS(300)); /* 1000 < min(2000, 1460) */
+  assert_int_equal(tcplab_conn_recv(c, MS(300), buf + 1000, 460), 460);
+  expect(h, MS(300),
+         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 4000, .wnd = 1460));
+  assert_int_equal(tcplab_conn_recv(c, MS(300), buf + 1460, 2540), 2540);
+  expect(h, MS(300),
+         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 4000, .wnd = 4000));
+  assert_memory_equal(buf, peer_stream, 4000);
+  feed(h, MS(310), SEG(.flags = PSH | ACK, PEERS(4000, 100)));
+  expect(h, MS(310),
+         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 4100, .wnd = 3900));
+}
+
+/* 3.8.6.2.2 with a large buffer: 100 octets read do not move the edge,
+ * so the next ACK offers the old edge (65435 - 1400 = 64035), not the
+ * free space (64135). */
+static void test_receiver_sws_holds_edge(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_established(h);
+  feed(h, MS(200), SEG(.flags = PSH | ACK, PEERS(0, 100)));
+  expect(h, MS(200),
+         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 100,
+             .wnd = DEFAULT_WND - 100));
+  assert_recv_stream(h, c, MS(210), 100);
+  expect_nothing(h, MS(210));
+  feed(h, MS(220), SEG(.flags = PSH | ACK, PEERS(100, 1400)));
+  expect(
+      h, MS(220),
+      SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 1500, .wnd = 64035));
+}
+
+/* ---- Tests for the send window and zero-window probing ---- */
+
+/* The peer's window closes with everything acknowledged and more data
+ * waiting. RFC 9293 3.8.6.1: after one RTO (1 s) one octet of new data
+ * probes the window; unanswered by an opening, the probe is repeated with
+ * the interval doubling (RFC 1122 4.2.2.17); the window update resumes
+ * the transfer with the octet the peer did not take. */
+static void test_zero_window_probe_and_reopen(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_established(h);
+  send_stream(h, c, MS(100), 0, 1000);
+  expect(h, MS(100), SEG(.flags = PSH | ACK, OUR(0, 1000)));
+  feed(h, MS(110), SEG(.flags = ACK, ACKED(1000), WND_ZERO));
+  send_stream(h, c, MS(120), 1000, 500);
+  expect_only_at(h, MS(1120), SEG(.flags = ACK, OUR(1000, 1)));
+  feed(h, MS(1130), SEG(.flags = ACK, ACKED(1000), WND_ZERO));
+  expect_only_at(h, MS(3120), SEG(.flags = ACK, OUR(1000, 1)));
+  feed(h, MS(3130), SEG(.flags = ACK, ACKED(1000), WND_ZERO));
+  assert_int_equal(tcplab_stack_next_expiry(h->stack), MS(7120));
+  expect_nothing(h, MS(5000));
+  feed(h, MS(5000), SEG(.flags = ACK, ACKED(1000)));
+  expect(h, MS(5000), SEG(.flags = PSH | ACK, OUR(1000, 500)));
+  feed(h, MS(5010), SEG(.flags = ACK, ACKED(1500)));
+  expect_nothing(h, S(60));
+  assert_int_equal(tcplab_conn_stats(c)->zero_window_probes, 2);
+  assert_int_equal(tcplab_conn_stats(c)->timeouts, 0);
+  assert_int_equal(tcplab_conn_stats(c)->bytes_sent, 1500);
+  assert_state(c, TCPLAB_ESTABLISHED);
+}
+
+/* A peer that takes the probe octet but keeps the window closed is probed
+ * with the next octet; the window update then resumes after it. */
+static void test_zero_window_probe_taken(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_established(h);
+  send_stream(h, c, MS(100), 0, 1000);
+  expect(h, MS(100), SEG(.flags = PSH | ACK, OUR(0, 1000)));
+  feed(h, MS(110), SEG(.flags = ACK, ACKED(1000), WND_ZERO));
+  send_stream(h, c, MS(120), 1000, 500);
+  expect_only_at(h, MS(1120), SEG(.flags = ACK, OUR(1000, 1)));
+  feed(h, MS(1130), SEG(.flags = ACK, ACKED(1001), WND_ZERO));
+  expect_only_at(h, MS(3120), SEG(.flags = ACK, OUR(1001, 1)));
+  feed(h, MS(3130), SEG(.flags = ACK, ACKED(1002), WND_ZERO));
+  feed(h, MS(4000), SEG(.flags = ACK, ACKED(1002)));
+  expect(h, MS(4000), SEG(.flags = PSH | ACK, OUR(1002, 498)));
+  feed(h, MS(4010), SEG(.flags = ACK, ACKED(1500)));
+  expect_nothing(h, S(60));
+  assert_int_equal(tcplab_conn_stats(c)->zero_window_probes, 2);
+}
+
+/* Probes a peer never answers count against the retry limit: with 3
+ * retries, three probes (1, 2 and 4 s apart), then the connection gives
+ * up one interval later, at 15.12 s. */
+static void test_zero_window_silent_peer(void **state) {
+  struct harness *h = *state;
+  struct tcplab_config cfg = defaults();
+  cfg.retries = 3;
+  h_restart(h, &cfg);
+  struct tcplab_conn *c = fx_established(h);
+  uint64_t id = tcplab_conn_id(c);
+  send_stream(h, c, MS(100), 0, 1000);
+  expect(h, MS(100), SEG(.flags = PSH | ACK, OUR(0, 1000)));
+  feed(h, MS(110), SEG(.flags = ACK, ACKED(1000), WND_ZERO));
+  send_stream(h, c, MS(120), 1000, 500);
+  expect_only_at(h, MS(1120), SEG(.flags = ACK, OUR(1000, 1)));
+  expect_only_at(h, MS(3120), SEG(.flags = ACK, OUR(1000, 1)));
+  expect_only_at(h, MS(7120), SEG(.flags = ACK, OUR(1000, 1)));
+  expect_nothing(h, MS(15120) - 1);
+  assert_not_closed(h, id);
+  expect_nothing(h, MS(15120));
+  assert_closed(h, id, TCPLAB_ERR_TIMEDOUT);
+}
+
+/* RFC 9293 3.8.6.2.1: a usable window below both the MSS and half the
+ * largest window the peer offered is not used at once (sender SWS
+ * avoidance); when nothing is in flight the override timer sends what
+ * fits after one RTO. */
+static void test_sender_sws_override(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_established(h);
+  feed(h, MS(50), SEG(.flags = ACK, ACKED(0), .wnd = 1000));
+  send_stream(h, c, MS(100), 0, 3000);
+  expect_only_at(h, MS(1100), SEG(.flags = ACK, OUR(0, 1000)));
+  feed(h, MS(1110), SEG(.flags = ACK, ACKED(1000)));
+  expect(h, MS(1110), SEG(.flags = ACK, OUR(1000, MSS)));
+  feed(h, MS(1120), SEG(.flags = ACK, ACKED(1000 + MSS)));
+  expect(h, MS(1120), SEG(.flags = PSH | ACK, OUR(1000 + MSS, 540)));
+}
+
+/* ---- Tests for window scaling (RFC 7323) ---- */
+
+#define WSCALE_BUF (256u * 1024u) /* needs a shift of 3 */
+
+static struct tcplab_config wscale_config(void) {
+  struct tcplab_config cfg = defaults();
+  cfg.window_scale = true;
+  cfg.rcv_buf = WSCALE_BUF;
+  return cfg;
+}
+
+/* Both SYNs carry the option (1.3, 2.2); the SYN|ACK's own window is not
+ * scaled (2.2: 65535, the most the field holds); afterwards our window
+ * fields are the free space >> 3 and the peer's are taken << 7. */
+static void test_wscale_negotiated(void **state) {
+  struct harness *h = *state;
+  struct tcplab_config cfg = wscale_config();
+  h_restart(h, &cfg);
+  fx_listen(h);
+  feed(h, 0,
+       SEG(.flags = SYN, .seq = REMOTE_ISS,
+           .opt = {.present = TCPLAB_OPT_MSS | TCPLAB_OPT_WSCALE,
+                   .mss = 1460,
+                   .wscale = 7}));
+  expect(h, 0,
+         SEG(.flags = SYN | ACK, .seq = LOCAL_ISS, .ack = REMOTE_ISS + 1,
+             .wnd = 65535,
+             .opt = {.present = TCPLAB_OPT_MSS | TCPLAB_OPT_WSCALE,
+                     .mss = 1460,
+                     .wscale = 3}));
+  /* 80 << 7 = 10240 octets: seven full segments, and 20 octets that are
+   * too few to send on their own. */
+  feed(h, T_HANDSHAKE, SEG(.flags = ACK, ACKED(0), .wnd = 80));
+  struct tcplab_conn *c = NULL;
+  assert_int_equal(tcplab_listener_accept(h->listener, &c), TCPLAB_OK);
+  send_stream(h, c, MS(100), 0, 30000);
+  for (unsigned i = 0; i < 7; i++)
+    expect(h, MS(100),
+           SEG(.flags = ACK, OUR(i * MSS, MSS), .wnd = WSCALE_BUF >> 3));
+  expect_nothing(h, MS(200));
+  /* 1000 octets received: (262144 - 1000) >> 3 = 32643. */
+  feed(h, MS(200),
+       SEG(.flags = ACK, PEERS_ACKING(0, 1000, 7 * MSS), .wnd = 80));
+  expect(h, MS(200),
+         SEG(.flags = ACK, .seq = SND_NXT + 7 * MSS, .ack = RCV_NXT + 1000,
+             .payload = our_stream + 7 * MSS, .len = MSS, .wnd = 32643));
+  for (unsigned i = 8; i < 14; i++)
+    expect(h, MS(200),
+           SEG(.flags = ACK, .seq = SND_NXT + i * MSS, .ack = RCV_NXT + 1000,
+               .payload = our_stream + i * MSS, .len = MSS, .wnd = 32643));
+  expect_nothing(h, MS(300));
+}
+
+/* The peer's SYN has no window scale option: our SYN|ACK carries none
+ * (1.3: "only if it received a Window Scale option in the <SYN>") and
+ * neither side scales; the field saturates at 65535. */
+static void test_wscale_not_negotiated(void **state) {
+  struct harness *h = *state;
+  struct tcplab_config cfg = wscale_config();
+  h_restart(h, &cfg);
+  fx_listen(h);
+  feed(h, 0, SEG(.flags = SYN, .seq = REMOTE_ISS));
+  expect(h, 0,
+         SEG(.flags = SYN | ACK, .seq = LOCAL_ISS, .ack = REMOTE_ISS + 1,
+             .wnd = 65535));
+  /* 3000 octets, unscaled: two full segments. */
+  feed(h, T_HANDSHAKE, SEG(.flags = ACK, ACKED(0), .wnd = 3000));
+  struct tcplab_conn *c = NULL;
+  assert_int_equal(tcplab_listener_accept(h->listener, &c), TCPLAB_OK);
+  send_stream(h, c, MS(100), 0, 20000);
+  expect(h, MS(100), SEG(.flags = ACK, OUR(0, MSS), .wnd = 65535));
+  expect(h, MS(100), SEG(.flags = ACK, OUR(MSS, MSS), .wnd = 65535));
+  expect_nothing(h, MS(200));
+  feed(h, MS(200),
+       SEG(.flags = ACK, PEERS_ACKING(0, 1000, 2 * MSS), .wnd = 3000));
+  expect(h, MS(200),
+         SEG(.flags = ACK, .seq = SND_NXT + 2 * MSS, .ack = RCV_NXT + 1000,
+             .payload = our_stream + 2 * MSS, .len = MSS, .wnd = 65535));
+  expect(h, MS(200),
+         SEG(.flags = ACK, .seq = SND_NXT + 3 * MSS, .ack = RCV_NXT + 1000,
+             .payload = our_stream + 3 * MSS, .len = MSS, .wnd = 65535));
+  expect_nothing(h, MS(300));
+}
+
+/* An active open offers scaling on its SYN (RFC 7323 1.3); the SYN|ACK
+ * decides. Its own window is never scaled (2.2): 1000 octets; the ACK
+ * that follows offers 1000 << 2 = 4000 octets when scaling is on, 1000
+ * when it is off. */
+static struct tcplab_conn *active_open_wscale(struct harness *h,
+                                              bool answer_ws) {
+  struct tcplab_config cfg = wscale_config();
+  h_restart(h, &cfg);
+  struct tcplab_conn *c = NULL;
+  assert_int_equal(tcplab_stack_connect(h->stack, 0, h->local_addr,
+                                        h->local_port, h->remote_addr,
+                                        h->remote_port, &c),
+                   TCPLAB_OK);
+  expect(h, 0,
+         SEG(.flags = SYN, .seq = LOCAL_ISS, .wnd = 65535,
+             .opt = {.present = TCPLAB_OPT_MSS | TCPLAB_OPT_WSCALE,
+                     .mss = 1460,
+                     .wscale = 3}));
+  struct tcplab_options answer = {.present = TCPLAB_OPT_MSS, .mss = 1460};
+  if (answer_ws) {
+    answer.present |= TCPLAB_OPT_WSCALE;
+    answer.wscale = 2;
+  }
+  feed(h, T_HANDSHAKE,
+       SEG(.flags = SYN | ACK, .seq = REMOTE_ISS, .ack = SND_NXT, .wnd = 1000,
+           .opt = answer));
+  expect(h, T_HANDSHAKE,
+         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT,
+             .wnd = answer_ws ? WSCALE_BUF >> 3 : 65535));
+  feed(h, MS(20), SEG(.flags = ACK, ACKED(0), .wnd = 1000));
+  return c;
+}
+
+static void test_wscale_active_open_negotiated(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = active_open_wscale(h, true);
+  send_stream(h, c, MS(100), 0, 5000);
+  expect(h, MS(100), SEG(.flags = ACK, OUR(0, MSS), .wnd = WSCALE_BUF >> 3));
+  expect(h, MS(100), SEG(.flags = ACK, OUR(MSS, MSS), .wnd = WSCALE_BUF >> 3));
+  expect_nothing(h, MS(200));
+}
+
+static void test_wscale_active_open_refused(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = active_open_wscale(h, false);
+  send_stream(h, c, MS(100), 0, 5000);
+  expect(h, MS(100), SEG(.flags = ACK, OUR(0, 1000), .wnd = 65535));
+  expect_nothing(h, MS(200));
+}
+
+/* ---- Tests for retransmission on timeout ---- */
+
+/* A whole window lost. RFC 6298 5.4-5.6: the oldest segment goes again
+ * at 1.1 s, then 2, 4, 8 s later; RFC 5681 3.1: ssthresh becomes
+ * max(FlightSize/2, 2*SMSS) = 7300 on the first expiry and stays, cwnd is
+ * one segment (the loss window). The first ACK then resumes slow start
+ * from there, resending the rest (go-back-N); the RTO stays backed off
+ * (16 s) since ACKs of retransmitted data give no sample (Karn). */
+static void test_rto_backoff_and_loss_window(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_established(h);
+  uint64_t id = tcplab_conn_id(c);
+  send_stream(h, c, MS(100), 0, IW);
+  expect_full_segments(h, MS(100), 0, 9);
+  expect(h, MS(100), SEG(.flags = PSH | ACK, OUR(9 * MSS, MSS)));
+  expect_only_at(h, MS(1100), SEG(.flags = ACK, OUR(0, MSS)));
+  assert_cwnd(c, MSS, IW / 2);
+  expect_only_at(h, MS(3100), SEG(.flags = ACK, OUR(0, MSS)));
+  expect_only_at(h, MS(7100), SEG(.flags = ACK, OUR(0, MSS)));
+  expect_only_at(h, MS(15100), SEG(.flags = ACK, OUR(0, MSS)));
+  assert_cwnd(c, MSS, IW / 2);
+  assert_int_equal(count_events(h, id, TCPLAB_EV_TIMER_RETRANSMIT), 4);
+  feed(h, MS(15110), SEG(.flags = ACK, ACKED(MSS)));
+  assert_cwnd(c, 2 * MSS, IW / 2);
+  expect(h, MS(15110), SEG(.flags = ACK, OUR(MSS, MSS)));
+  expect(h, MS(15110), SEG(.flags = ACK, OUR(2 * MSS, MSS)));
+  assert_int_equal(tcplab_stack_next_expiry(h->stack), MS(15110) + S(16));
+  feed(h, MS(15120), SEG(.flags = ACK, ACKED(3 * MSS)));
+  assert_cwnd(c, 3 * MSS, IW / 2);
+  expect_full_segments(h, MS(15120), 3, 3);
+  const struct tcplab_conn_stats *st = tcplab_conn_stats(c);
+  assert_int_equal(st->timeouts, 4);
+  assert_int_equal(st->retransmissions, 9);
+  assert_int_equal(st->fast_retransmits, 0);
+}
+
+/* RFC 5681 equation (4) with a small flight: max(5/2, 2*SMSS) = 2920. */
+static void test_rto_ssthresh_floor(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_established(h);
+  advance(h, MS(100));
+  send_str(c, MS(100), "hello");
+  expect(
+      h, MS(100),
+      SEG(.flags = PSH | ACK, .seq = SND_NXT, .ack = RCV_NXT, DATA("hello")));
+  expect_only_at(
+      h, MS(1100),
+      SEG(.flags = PSH | ACK, .seq = SND_NXT, .ack = RCV_NXT, DATA("hello")));
+  assert_cwnd(c, MSS, 2 * MSS);
+}
+
+/* RFC 9293 3.8.3 (R2) with Linux's default of 15: after the fifteenth
+ * retransmission, unanswered for one more RTO, the connection ends with
+ * TCPLAB_ERR_TIMEDOUT, seen by the application and in the trace. The RTO
+ * doubles from 1 s and stops at rto_max, 120 s (RFC 6298 5.5, 2.5). */
+static void test_data_retry_limit(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_established(h);
+  uint64_t id = tcplab_conn_id(c);
+  advance(h, MS(100));
+  send_str(c, MS(100), "hello");
+  expect(
+      h, MS(100),
+      SEG(.flags = PSH | ACK, .seq = SND_NXT, .ack = RCV_NXT, DATA("hello")));
+  tcplab_time_t t = MS(100), rto = S(1);
+  for (int i = 0; i < 15; i++) {
+    t += rto;
+    expect_only_at(
+        h, t,
+        SEG(.flags = PSH | ACK, .seq = SND_NXT, .ack = RCV_NXT, DATA("hello")));
+    rto = rto * 2 > S(120) ? S(120) : rto * 2;
+  }
+  assert_int_equal(t, MS(1087100));
+  t += rto;
+  expect_nothing(h, t - 1);
+  assert_not_closed(h, id);
+  expect_nothing(h, t);
+  assert_closed(h, id, TCPLAB_ERR_TIMEDOUT);
+  assert_transitions(h, id, {TCPLAB_LISTEN, TCPLAB_SYN_RECEIVED, TCPLAB_EV_RCV},
+                     {TCPLAB_SYN_RECEIVED, TCPLAB_ESTABLISHED, TCPLAB_EV_RCV},
+                     {TCPLAB_ESTABLISHED, TCPLAB_CLOSED, TCPLAB_EV_GAVE_UP});
+  const struct tcplab_trace_event *ev = find_event(h, id, TCPLAB_EV_GAVE_UP);
+  assert_non_null(ev);
+  assert_int_equal(ev->now, MS(1207100));
+  assert_int_equal(ev->error, TCPLAB_ERR_TIMEDOUT);
+  assert_int_equal(count_events(h, id, TCPLAB_EV_TIMER_RETRANSMIT), 15);
+  expect_nothing(h, S(3600));
+  assert_int_equal(tcplab_stack_next_expiry(h->stack), TCPLAB_TIME_NEVER);
+  assert_int_equal(tcplab_stack_stats(h->stack)->conns_active, 0);
+}
+
+/* ---- Tests for fast retransmit and recovery (RFC 5681, RFC 6582) ---- */
+
+/* The first of ten segments is lost. The third duplicate ACK sends it
+ * again at once: ssthresh = FlightSize/2 = 7300, cwnd = ssthresh + 3*SMSS
+ * (RFC 5681 3.2 steps 2-3); each further duplicate inflates cwnd by one
+ * SMSS (step 4), letting new segments out from the sixth on. The ACK of
+ * everything that was outstanding at the loss ends recovery: cwnd =
+ * min(ssthresh, max(FlightSize, SMSS) + SMSS) (RFC 6582 3.2 step 3,
+ * option 1), and congestion avoidance follows (SMSS*SMSS/cwnd per ACK). */
+static void test_fast_retransmit(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_established(h);
+  uint64_t id = tcplab_conn_id(c);
+  send_stream(h, c, MS(100), 0, 20 * MSS);
+  expect_full_segments(h, MS(100), 0, 10);
+  for (unsigned d = 1; d <= 9; d++) {
+    feed(h, MS(110 + d), SEG(.flags = ACK, ACKED(0)));
+    switch (d) {
+    case 1:
+    case 2:
+      expect_nothing(h, MS(110 + d));
+      assert_cwnd(c, IW, SSTHRESH_INIT);
+      break;
+    case 3:
+      expect(h, MS(113), SEG(.flags = ACK, OUR(0, MSS)));
+      assert_cwnd(c, 7300 + 3 * MSS, 7300);
+      break;
+    case 4:
+    case 5:
+      expect_nothing(h, MS(110 + d));
+      assert_cwnd(c, 7300 + d * MSS, 7300);
+      break;
+    default:
+      expect(h, MS(110 + d), SEG(.flags = ACK, OUR((d + 4) * MSS, MSS)));
+      assert_cwnd(c, 7300 + d * MSS, 7300);
+      break;
+    }
+  }
+  /* Flight after the full ACK: segments 10..13, 5840 octets. */
+  feed(h, MS(130), SEG(.flags = ACK, ACKED(10 * MSS)));
+  assert_cwnd(c, 7300, 7300);
+  expect(h, MS(130), SEG(.flags = ACK, OUR(14 * MSS, MSS)));
+  feed(h, MS(140), SEG(.flags = ACK, ACKED(11 * MSS)));
+  assert_cwnd(c, 7300 + MSS * MSS / 7300, 7300);
+  expect(h, MS(140), SEG(.flags = ACK, OUR(15 * MSS, MSS)));
+  expect_nothing(h, MS(150));
+  const struct tcplab_conn_stats *st = tcplab_conn_stats(c);
+  assert_int_equal(st->fast_retransmits, 1);
+  assert_int_equal(st->retransmissions, 1);
+  assert_int_equal(st->timeouts, 0);
+  assert_int_equal(st->dup_acks, 9);
+  /* One trace event per change: the handshake's, the entry into
+   * recovery, six inflations, the exit and one increase. */
+  assert_int_equal(count_events(h, id, TCPLAB_EV_CWND), 10);
+}
+
+/* RFC 6582 3.2 step 4: segments 0 and 3 of fourteen are lost. The ACK
+ * of the fast retransmission covers only up to the second hole (a
+ * partial ACK): that hole is sent again at once, cwnd is deflated by the
+ * 4380 octets acknowledged and one SMSS added back, and new data follows
+ * as the deflated cwnd allows. The full ACK then ends recovery with
+ * cwnd = min(ssthresh, max(FlightSize, SMSS) + SMSS). One reduction of
+ * ssthresh for both losses. */
+static void test_partial_ack(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_established(h);
+  send_stream(h, c, MS(100), 0, 14 * MSS);
+  expect_full_segments(h, MS(100), 0, 10);
+  /* Duplicates for segments 1, 2 and 4..9. */
+  for (unsigned d = 1; d <= 8; d++) {
+    feed(h, MS(110 + d), SEG(.flags = ACK, ACKED(0)));
+    if (d == 3)
+      expect(h, MS(113), SEG(.flags = ACK, OUR(0, MSS)));
+    else if (d >= 6)
+      expect(h, MS(110 + d), SEG(.flags = ACK, OUR((d + 4) * MSS, MSS)));
+    else
+      expect_nothing(h, MS(110 + d));
+  }
+  assert_cwnd(c, 7300 + 8 * MSS, 7300); /* 18980 */
+  /* Segment 0 arrives: the peer now holds 0..2 and 4..9. */
+  feed(h, MS(125), SEG(.flags = ACK, ACKED(3 * MSS)));
+  expect(h, MS(125), SEG(.flags = ACK, OUR(3 * MSS, MSS)));
+  assert_cwnd(c, 18980 - 3 * MSS + MSS, 7300); /* 16060 */
+  expect(h, MS(125), SEG(.flags = PSH | ACK, OUR(13 * MSS, MSS)));
+  assert_int_equal(tcplab_stack_next_expiry(h->stack), MS(125) + S(1));
+  /* Segments 10..12 arrive: duplicates of the partial ACK inflate. */
+  for (unsigned d = 1; d <= 3; d++) {
+    feed(h, MS(126 + d), SEG(.flags = ACK, ACKED(3 * MSS)));
+    assert_cwnd(c, 16060 + d * MSS, 7300);
+  }
+  expect_nothing(h, MS(130));
+  /* Segment 3 arrives: everything up to 12 is acknowledged, past
+   * recover (the end of segment 9); segment 13 is still in flight. */
+  feed(h, MS(135), SEG(.flags = ACK, ACKED(13 * MSS)));
+  assert_cwnd(c, 2 * MSS, 7300);
+  feed(h, MS(140), SEG(.flags = ACK, ACKED(14 * MSS)));
+  expect_nothing(h, S(10));
+  const struct tcplab_conn_stats *st = tcplab_conn_stats(c);
+  assert_int_equal(st->fast_retransmits, 2);
+  assert_int_equal(st->retransmissions, 2);
+  assert_int_equal(st->timeouts, 0);
+  assert_int_equal(st->bytes_sent, 14 * MSS);
+}
+
+/* RFC 6582 3.2 step 2 with section 4: after a timeout, recover is the
+ * highest octet sent, so duplicate ACKs that do not cover it (late ones
+ * from the lost window) do not start a fast retransmission of the
+ * segment the timer has just resent. */
+static void test_no_fast_retransmit_after_timeout(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_established(h);
+  send_stream(h, c, MS(100), 0, 20 * MSS);
+  expect_full_segments(h, MS(100), 0, 10);
+  expect_only_at(h, MS(1100), SEG(.flags = ACK, OUR(0, MSS)));
+  for (unsigned d = 1; d <= 4; d++)
+    feed(h, MS(1100 + d), SEG(.flags = ACK, ACKED(0)));
+  expect_nothing(h, MS(1200));
+  assert_cwnd(c, MSS, IW / 2);
+  assert_int_equal(tcplab_conn_stats(c)->fast_retransmits, 0);
+  assert_int_equal(tcplab_conn_stats(c)->dup_acks, 4);
+  /* The ACK of everything sent resumes slow start at one segment. */
+  feed(h, MS(1210), SEG(.flags = ACK, ACKED(10 * MSS)));
+  assert_cwnd(c, 2 * MSS, IW / 2);
+  expect_full_segments(h, MS(1210), 10, 2);
+}
+
+/* Two segments overtaken by later ones make two duplicate ACKs, fewer
+ * than the three RFC 5681 3.2 waits for: nothing is retransmitted and
+ * cwnd keeps growing as in slow start. */
+static void test_reordering_no_spurious_retransmit(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_established(h);
+  send_stream(h, c, MS(100), 0, 4 * MSS);
+  expect_full_segments(h, MS(100), 0, 3);
+  expect(h, MS(100), SEG(.flags = PSH | ACK, OUR(3 * MSS, MSS)));
+  feed(h, MS(110), SEG(.flags = ACK, ACKED(0)));
+  feed(h, MS(111), SEG(.flags = ACK, ACKED(0)));
+  feed(h, MS(112), SEG(.flags = ACK, ACKED(3 * MSS)));
+  feed(h, MS(113), SEG(.flags = ACK, ACKED(4 * MSS)));
+  expect_nothing(h, S(10));
+  const struct tcplab_conn_stats *st = tcplab_conn_stats(c);
+  assert_int_equal(st->dup_acks, 2);
+  assert_int_equal(st->fast_retransmits, 0);
+  assert_int_equal(st->retransmissions, 0);
+  assert_cwnd(c, IW + 2 * MSS, SSTHRESH_INIT);
+}
+
+/* RFC 5681 2: an ACK that changes the window is not a duplicate, nor is
+ * one carrying data; neither counts towards fast retransmit. */
+static void test_not_duplicate_acks(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_established(h);
+  send_stream(h, c, MS(100), 0, 4 * MSS);
+  expect_full_segments(h, MS(100), 0, 3);
+  expect(h, MS(100), SEG(.flags = PSH | ACK, OUR(3 * MSS, MSS)));
+  feed(h, MS(110), SEG(.flags = ACK, ACKED(0), .wnd = 60000));
+  feed(h, MS(111), SEG(.flags = ACK, ACKED(0), .wnd = 60001));
+  feed(h, MS(112), SEG(.flags = ACK, ACKED(0), .wnd = 60002));
+  expect_nothing(h, MS(113));
+  feed(h, MS(113),
+       SEG(.flags = PSH | ACK, .seq = RCV_NXT, .ack = SND_NXT, DATA("x"),
+           .wnd = 60002));
+  expect(h, MS(113),
+         SEG(.flags = ACK, .seq = SND_NXT + 4 * MSS, .ack = RCV_NXT + 1,
+             .wnd = DEFAULT_WND - 1));
+  feed(h, MS(114),
+       SEG(.flags = ACK, .seq = RCV_NXT + 1, .ack = SND_NXT, .wnd = 60002));
+  expect_nothing(h, MS(500));
+  assert_int_equal(tcplab_conn_stats(c)->dup_acks, 1);
+  assert_int_equal(tcplab_conn_stats(c)->fast_retransmits, 0);
+}
+
+/* ---- Tests for the RFC 6298 estimator ---- */
+
+/* Known samples with rto_min lowered to 1 ms so RTO is seen unclamped:
+ * the handshake's R = 10 ms gives SRTT 10, RTTVAR 5, RTO 30 ms (2.2);
+ * R' = 20 ms gives RTTVAR 3/4*5 + 1/4*10 = 6.25, SRTT 7/8*10 + 1/8*20 =
+ * 11.25, RTO 36.25 ms (2.3). The next segment times out at exactly that;
+ * the backed-off 72.5 ms stays after the ACK of the retransmission
+ * (Karn); R' = 10 ms then gives RTTVAR 5, SRTT 11.09375, RTO 31.09375 ms. */
+static void test_rtt_estimator(void **state) {
+  struct harness *h = *state;
+  struct tcplab_config cfg = defaults();
+  cfg.rto_min = MS(1);
+  h_restart(h, &cfg);
+  struct tcplab_conn *c = fx_established(h);
+  assert_int_equal(tcplab_conn_stats(c)->srtt, MS(10));
+  advance(h, MS(100));
+  send_str(c, MS(100), "a");
+  expect(h, MS(100),
+         SEG(.flags = PSH | ACK, .seq = SND_NXT, .ack = RCV_NXT, DATA("a")));
+  assert_int_equal(tcplab_stack_next_expiry(h->stack), MS(130));
+  feed(h, MS(120), SEG(.flags = ACK, ACKED(1)));
+  assert_int_equal(tcplab_conn_stats(c)->srtt, TCPLAB_US(11250));
+  advance(h, MS(200));
+  send_str(c, MS(200), "b");
+  expect(
+      h, MS(200),
+      SEG(.flags = PSH | ACK, .seq = SND_NXT + 1, .ack = RCV_NXT, DATA("b")));
+  expect_only_at(
+      h, TCPLAB_US(236250),
+      SEG(.flags = PSH | ACK, .seq = SND_NXT + 1, .ack = RCV_NXT, DATA("b")));
+  feed(h, MS(250), SEG(.flags = ACK, ACKED(2)));
+  assert_int_equal(tcplab_conn_stats(c)->srtt, TCPLAB_US(11250));
+  advance(h, MS(300));
+  send_str(c, MS(300), "c");
+  expect(
+      h, MS(300),
+      SEG(.flags = PSH | ACK, .seq = SND_NXT + 2, .ack = RCV_NXT, DATA("c")));
+  assert_int_equal(tcplab_stack_next_expiry(h->stack), TCPLAB_US(372500));
+  feed(h, MS(310), SEG(.flags = ACK, ACKED(3)));
+  assert_int_equal(tcplab_conn_stats(c)->srtt, TCPLAB_NS(11093750));
+  advance(h, MS(400));
+  send_str(c, MS(400), "d");
+  expect(
+      h, MS(400),
+      SEG(.flags = PSH | ACK, .seq = SND_NXT + 3, .ack = RCV_NXT, DATA("d")));
+  assert_int_equal(tcplab_stack_next_expiry(h->stack),
+                   MS(400) + TCPLAB_NS(31093750));
+}
+
+/* 5.7 on the passive side: our SYN|ACK timed out, so data starts with
+ * RTO = 3 s; RFC 5681 3.1: and with a window of one segment. */
+static void test_rto_three_seconds_after_synack_retransmission(void **state) {
+  struct harness *h = *state;
+  fx_syn_received(h);
+  expect_only_at(
+      h, S(1),
+      SEG(.flags = SYN | ACK, .seq = LOCAL_ISS, .ack = REMOTE_ISS + 1));
+  feed(h, MS(1010), SEG(.flags = ACK, ACKED(0)));
+  struct tcplab_conn *c = NULL;
+  assert_int_equal(tcplab_listener_accept(h->listener, &c), TCPLAB_OK);
+  assert_cwnd(c, MSS, SSTHRESH_INIT);
+  assert_int_equal(tcplab_conn_stats(c)->srtt, 0);
+  send_stream(h, c, S(2), 0, 3000);
+  expect(h, S(2), SEG(.flags = ACK, OUR(0, MSS)));
+  expect_only_at(h, S(5), SEG(.flags = ACK, OUR(0, MSS)));
+}
+
+/* ---- Tests for counters ---- */
+
+static void test_counters(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_established(h);
+  send_stream(h, c, MS(100), 0, 2 * MSS);
+  expect(h, MS(100), SEG(.flags = ACK, OUR(0, MSS)));
+  expect(h, MS(100), SEG(.flags = PSH | ACK, OUR(MSS, MSS)));
+  feed(h, MS(110), SEG(.flags = ACK, ACKED(2 * MSS)));
+  feed(h, MS(120), SEG(.flags = PSH | ACK, PEERS_ACKING(0, 300, 2 * MSS)));
+  expect(h, MS(120),
+         SEG(.flags = ACK, .seq = SND_NXT + 2 * MSS, .ack = RCV_NXT + 300,
+             .wnd = DEFAULT_WND - 300));
+  const struct tcplab_conn_stats *st = tcplab_conn_stats(c);
+  assert_int_equal(st->segs_sent, 4);     /* SYN|ACK, 2 data, 1 ACK */
+  assert_int_equal(st->segs_received, 4); /* SYN, ACK, ACK, data */
+  assert_int_equal(st->bytes_sent, 2 * MSS);
+  assert_int_equal(st->bytes_received, 300);
+  assert_int_equal(st->srtt, MS(10));
+}
+
+static void fill_streams(void) {
+  uint64_t x = 0x243f6a8885a308d3u;
+  for (size_t i = 0; i < STREAM_LEN; i++) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    our_stream[i] = (uint8_t)x;
+    peer_stream[i] = (uint8_t)(x >> 32);
+  }
+}
+
+int main(void) {
+  fill_streams();
+  const struct CMUnitTest tests[] = {
+      TEST(test_segmented_by_peer_mss),
+      TEST(test_default_mss_without_option),
+      TEST(test_initial_window_ten_segments),
+      TEST(test_initial_window_configured),
+      TEST(test_initial_window_capped_at_14600),
+      TEST(test_slow_start_two_segments_per_ack),
+      TEST(test_slow_start_cumulative_ack),
+      TEST(test_nagle_holds_small_write),
+      TEST(test_nagle_off),
+      TEST(test_nagle_full_segment_not_held),
+      TEST(test_delack_one_segment),
+      TEST(test_delack_second_full_segment),
+      TEST(test_delack_out_of_order_and_gap),
+      TEST(test_delack_reply_piggybacks),
+      TEST(test_delack_configured),
+      TEST(test_out_of_order_held_and_delivered),
+      TEST(test_duplicates_and_overlaps_trimmed),
+      TEST(test_fin_after_gap),
+      TEST(test_receive_window_closes_and_reopens),
+      TEST(test_receiver_sws_holds_edge),
+      TEST(test_zero_window_probe_and_reopen),
+      TEST(test_zero_window_probe_taken),
+      TEST(test_zero_window_silent_peer),
+      TEST(test_sender_sws_override),
+      TEST(test_wscale_negotiated),
+      TEST(test_wscale_not_negotiated),
+      TEST(test_wscale_active_open_negotiated),
+      TEST(test_wscale_active_open_refused),
+      TEST(test_rto_backoff_and_loss_window),
+      TEST(test_rto_ssthresh_floor),
+      TEST(test_data_retry_limit),
+      TEST(test_fast_retransmit),
+      TEST(test_partial_ack),
+      TEST(test_no_fast_retransmit_after_timeout),
+      TEST(test_reordering_no_spurious_retransmit),
+      TEST(test_not_duplicate_acks),
+      TEST(test_rtt_estimator),
+      TEST(test_rto_three_seconds_after_synack_retransmission),
+      TEST(test_counters),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
