@@ -258,6 +258,7 @@ int main(int argc, char **argv) {
   s = (struct buf){.b = {0, 0x01}, .n = 2};
   op(&s, OP_FAIL_ALLOC, 0);
   op(&s, OP_APP_B, ACT_CONNECT);
+  put(&s, 0);
   op(&s, OP_DRAIN, 10);
   op(&s, OP_TIME, TIME_S(3));
   op(&s, OP_DRAIN, 10);
@@ -297,6 +298,63 @@ int main(int argc, char **argv) {
     put(&s, 0xff);
   seg(&s, MODE_MAIN | MODE_BAD_CHKSUM, 0, 0, 0, F_ACK, 65535, 4);
   write_seed(dir, n++, "malformed", &s);
+
+  /* Simultaneous open: A's SYN is answered by a SYN (SYN_RECEIVED),
+   * then by the SYN|ACK that repeats it (ESTABLISHED). A's new flow is
+   * the second one it knows (index 1). */
+  s = (struct buf){.b = {0, 0}, .n = 2};
+  op(&s, OP_APP_A, ACT_CONNECT);
+  put(&s, 1);
+  seg(&s, MODE_FLOW | MODE_SEQ_RAW, 1, 7, 0, F_SYN, 65535, 0);
+  seg(&s, MODE_FLOW | MODE_SEQ_RAW, 1, 7, 0, F_SYN | F_ACK, 65535, 0);
+  seg(&s, MODE_FLOW | MODE_SEQ_PEER, 1, -1, 0, F_ACK | F_PSH, 65535, 10);
+  write_seed(dir, n++, "simultaneous-open", &s);
+
+  /* Simultaneous open ended by the application's close in SYN_RECEIVED
+   * (a FIN right behind the SYN), and by a RST. */
+  s = (struct buf){.b = {0x20, 0}, .n = 2};
+  op(&s, OP_APP_A, ACT_CONNECT);
+  put(&s, 1);
+  seg(&s, MODE_FLOW | MODE_SEQ_RAW, 1, 7, 0, F_SYN, 65535, 0);
+  op(&s, OP_APP_A, 0x10 | ACT_CLOSE);
+  op(&s, OP_APP_A, ACT_CONNECT);
+  put(&s, 2);
+  seg(&s, MODE_FLOW | MODE_SEQ_RAW, 2, 9, 0, F_SYN, 65535, 0);
+  seg(&s, MODE_FLOW | MODE_SEQ_RAW, 2, 10, 0, F_RST, 0, 0);
+  op(&s, OP_TIME, TIME_NEXT);
+  write_seed(dir, n++, "simultaneous-open-close", &s);
+
+  /* A SYN with every option the decoder knows: MSS, window scale,
+   * SACK-permitted, timestamps (a 40-byte header). */
+  s = (struct buf){.b = {0, 0}, .n = 2};
+  {
+    static const uint8_t syn[44] = {
+        0x15, 0xb3, 0, 80, 0, 0, 0x10, 0, 0, 0, 0, 0, 11 << 4, F_SYN, 0xff,
+        0xff, 0, 0, 0, 0,
+        /* MSS 1000; NOP, window scale 7; NOP, NOP, SACK-permitted; NOP,
+         * NOP, timestamps 1 and 0 */
+        2, 4, 0x03, 0xe8, 1, 3, 3, 7, 1, 1, 4, 2, 1, 1, 8, 10, 0, 0, 0, 1, 0, 0,
+        0, 0};
+    put(&s, OP_SEG);
+    put(&s, sizeof syn);
+    put(&s, MODE_LISTENER | MODE_SEQ_RAW);
+    for (size_t i = 0; i < sizeof syn; i++)
+      put(&s, syn[i]);
+  }
+  seg(&s, MODE_FLOW | MODE_SEQ_PEER, 1, 0, 0, F_ACK, 65535, 0);
+  seg(&s, MODE_FLOW | MODE_SEQ_PEER, 1, 0, 0, F_ACK | F_PSH, 10, 1200);
+  write_seed(dir, n++, "syn-options", &s);
+
+  /* Many clients at once through the real peer: the backlog fills, the
+   * connection table and the timer heap grow. */
+  s = (struct buf){.b = {0, 0}, .n = 2};
+  op(&s, OP_APP_B, ACT_CONNECT);
+  put(&s, 63);
+  op(&s, OP_DRAIN, 200);
+  op(&s, OP_APP_B, ACT_CONNECT);
+  put(&s, 20);
+  op(&s, OP_DRAIN, 200);
+  write_seed(dir, n++, "many-clients", &s);
 
   printf("fuzz_seeds: %d seeds written to %s\n", n, dir);
   return 0;

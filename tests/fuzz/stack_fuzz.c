@@ -90,11 +90,13 @@ struct queue {
 };
 
 /* What A is known to have sent to, and received from, one remote
- * endpoint: the references crafted segments are rebased on. */
+ * endpoint on one of its ports: the references crafted segments are
+ * rebased on. */
 struct flow {
   bool used;
-  uint32_t addr;
-  uint16_t port;
+  uint32_t addr;     /* the remote host */
+  uint16_t port;     /* its port */
+  uint16_t lport;    /* A's port: 80, or an ephemeral one A connected from */
   bool a_sent;       /* a_end and a_seq are valid */
   uint32_t a_end;    /* highest sequence end A sent (its SND.MAX) */
   uint32_t a_seq;    /* sequence number of A's latest segment */
@@ -212,10 +214,11 @@ static uint32_t seg_len(const struct tcplab_segment *seg) {
          ((seg->flags & TCPLAB_FIN) ? 1u : 0u);
 }
 
-static struct flow *flow_find(uint32_t addr, uint16_t port, bool create) {
+static struct flow *flow_find(uint32_t addr, uint16_t port, uint16_t lport,
+                              bool create) {
   for (unsigned i = 0; i < FLOWS; i++) {
     struct flow *f = &w.flows[i];
-    if (f->used && f->addr == addr && f->port == port)
+    if (f->used && f->addr == addr && f->port == port && f->lport == lport)
       return f;
   }
   if (!create)
@@ -228,6 +231,7 @@ static struct flow *flow_find(uint32_t addr, uint16_t port, bool create) {
   f->used = true;
   f->addr = addr;
   f->port = port;
+  f->lport = lport;
   return f;
 }
 
@@ -314,7 +318,7 @@ static void cb_output(void *user_data, tcplab_time_t now, uint32_t src,
   check_emitted(h, src, dst, bytes, len, &seg);
   h->outputs++;
   if (h == &w.a && !(seg.flags & TCPLAB_RST)) {
-    struct flow *f = flow_find(dst, seg.dport, true);
+    struct flow *f = flow_find(dst, seg.dport, seg.sport, true);
     uint32_t end = seg.seq + seg_len(&seg);
     if (!f->a_sent || seq_gt(end, f->a_end))
       f->a_end = end;
@@ -503,7 +507,7 @@ static void input(struct host *h, uint32_t src, uint32_t dst,
   else
     h->malformed++;
   if (ok && h == &w.a) {
-    struct flow *f = flow_find(src, seg.sport, true);
+    struct flow *f = flow_find(src, seg.sport, seg.dport, true);
     f->peer_end = seg.seq + seg_len(&seg);
     f->peer_sent = true;
   }
@@ -570,8 +574,10 @@ static void crafted_segment(bool long_len) {
       if (f->used) {
         src = f->addr;
         sport = f->port;
+        dport = f->lport;
+      } else {
+        dport = A_PORT;
       }
-      dport = A_PORT;
       break;
     }
     case 2: break;                  /* as the bytes say */
@@ -579,7 +585,7 @@ static void crafted_segment(bool long_len) {
     }
     put16(seg, sport);
     put16(seg + 2, dport);
-    struct flow *f = flow_find(src, sport, false);
+    struct flow *f = flow_find(src, sport, dport, false);
     uint32_t seq = get32(seg + 4), ack = get32(seg + 8);
     switch ((mode >> 2) & 3) {
     case 0:
@@ -674,15 +680,23 @@ static void app_record(struct host *h) {
     if (c)
       tcplab_conn_set_nagle(c, (v >> 4) & 1);
     break;
-  case 7: { /* an active open to the other host */
-    struct tcplab_conn *n = NULL;
-    uint16_t rport = h == &w.a ? (uint16_t)(1000u + take8()) : (uint16_t)A_PORT;
-    rc = tcplab_stack_connect(h->s, w.now, h->addr, 0, h->peer_addr, rport, &n);
-    CHECK(rc == TCPLAB_OK || rc == TCPLAB_ERR_NOMEM ||
-          rc == TCPLAB_ERR_NOPORTS);
-    if (rc == TCPLAB_OK) {
-      CHECK(tcplab_conn_state(n) == TCPLAB_SYN_SENT);
-      conn_add(h, n);
+  case 7: { /* active opens to the other host */
+    /* A opens one to a closed port of B; B opens up to 64 to A's
+     * listener at once, enough to fill the backlog and to make A grow
+     * its connection table and timer heap. */
+    uint8_t arg = take8();
+    unsigned count = h == &w.a ? 1u : 1u + (arg & 63u);
+    uint16_t rport = h == &w.a ? (uint16_t)(1000u + arg) : (uint16_t)A_PORT;
+    for (unsigned i = 0; i < count; i++) {
+      struct tcplab_conn *n = NULL;
+      rc = tcplab_stack_connect(h->s, w.now, h->addr, 0, h->peer_addr, rport,
+                                &n);
+      CHECK(rc == TCPLAB_OK || rc == TCPLAB_ERR_NOMEM ||
+            rc == TCPLAB_ERR_NOPORTS);
+      if (rc == TCPLAB_OK) {
+        CHECK(tcplab_conn_state(n) == TCPLAB_SYN_SENT);
+        conn_add(h, n);
+      }
     }
     break;
   }
@@ -798,7 +812,7 @@ static void setup(uint8_t c0, uint8_t c1) {
   w.a.close_on_fin = c1 & 0x02;
   w.now = TCPLAB_S(1);
 
-  CHECK(tcplab_stack_listen(w.a.s, w.now, A_ADDR, A_PORT, 8, &w.a.listener) ==
+  CHECK(tcplab_stack_listen(w.a.s, w.now, A_ADDR, A_PORT, 64, &w.a.listener) ==
         TCPLAB_OK);
   CHECK(tcplab_stack_connect(w.b.s, w.now, B_ADDR, B_PORT, A_ADDR, A_PORT,
                              &w.main_b) == TCPLAB_OK);
