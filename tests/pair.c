@@ -45,12 +45,63 @@ double pair_rng_double(struct pair_rng *r) {
   return (double)(pair_rng_next(r) >> 11) * 0x1.0p-53;
 }
 
+/* Eight pattern bytes: a hash of the offset rather than a counter, so
+ * that a segment delivered at the wrong offset (a multiple of 256 away
+ * included) does not match by accident. One hash per 8-byte word keeps
+ * megabyte transfers cheap to generate and check. */
+static uint64_t pattern_word(int from, uint64_t word) {
+  uint64_t x = word * 2 + (uint64_t)(from != 0);
+  return splitmix64(&x);
+}
+
 uint8_t pair_pattern(int from, uint64_t i) {
-  /* A hash of the offset rather than a counter, so that a segment
-   * delivered at the wrong offset (a multiple of 256 away included) does
-   * not match by accident. */
-  uint64_t x = i * 2 + (uint64_t)(from != 0);
-  return (uint8_t)(splitmix64(&x) >> 56);
+  return (uint8_t)(pattern_word(from, i >> 3) >> ((i & 7) * 8));
+}
+
+static void pattern_compute(int from, uint64_t start, uint8_t *out, size_t n) {
+  size_t k = 0;
+  for (; k < n && ((start + k) & 7) != 0; k++)
+    out[k] = pair_pattern(from, start + k);
+  /* Whole words: a fixed 8-byte loop the compiler turns into one store. */
+  for (; n - k >= 8; k += 8) {
+    uint64_t w = pattern_word(from, (start + k) >> 3);
+    for (unsigned b = 0; b < 8; b++)
+      out[k + b] = (uint8_t)(w >> (b * 8));
+  }
+  for (; k < n; k++)
+    out[k] = pair_pattern(from, start + k);
+}
+
+/* The streams do not depend on the seed, so their first megabytes are
+ * computed once per process and copied from then on: tests that move
+ * gigabytes in total would otherwise spend most of their time hashing. */
+#define PATTERN_CACHE (8u << 20)
+static uint8_t *pattern_cache[2];
+static size_t pattern_cached[2];
+
+void pair_pattern_fill(int from, uint64_t start, uint8_t *out, size_t n) {
+  int d = from != 0;
+  if (start + n > PATTERN_CACHE) {
+    pattern_compute(from, start, out, n);
+    return;
+  }
+  if (pattern_cache[d] == NULL) {
+    pattern_cache[d] = malloc(PATTERN_CACHE);
+    if (!pattern_cache[d])
+      abort();
+  }
+  if (pattern_cached[d] < start + n) {
+    /* Extend in whole megabytes. */
+    size_t upto =
+        (size_t)(start + n + (1u << 20) - 1) & ~(size_t)((1u << 20) - 1);
+    if (upto > PATTERN_CACHE)
+      upto = PATTERN_CACHE;
+    pattern_compute(from, pattern_cached[d],
+                    pattern_cache[d] + pattern_cached[d],
+                    upto - pattern_cached[d]);
+    pattern_cached[d] = upto;
+  }
+  memcpy(out, pattern_cache[d] + start, n);
 }
 
 /* ------------------------------------------------------------- types */
@@ -67,7 +118,15 @@ struct ev {
   void (*fn)(struct pair *p, void *arg);
   void *arg;
   size_t len;
+  size_t payload; /* EV_SEGMENT: TCP payload bytes */
   uint8_t bytes[];
+};
+
+/* Departure times of the segments queued at one link's sender, oldest
+ * first; they only grow, so the queue is a ring. */
+struct txq {
+  tcplab_time_t *t;
+  size_t head, len, cap;
 };
 
 /* Counts the core's live allocations; the size sits in front of each
@@ -102,7 +161,9 @@ struct pair {
   struct pair_conn **recs;
   size_t nrecs, recs_cap;
   struct pair_counters counters;
-  uint64_t last_order[2]; /* per direction: latest send order delivered */
+  uint64_t last_order[2];      /* per direction: latest send order delivered */
+  struct txq txq[2];           /* per direction: segments not yet serialized */
+  tcplab_time_t busy_until[2]; /* per direction: the link is serializing */
 };
 
 static const char *const host_name[2] = {"client", "server"};
@@ -234,6 +295,12 @@ static struct pair_conn *rec_of(struct pair *p, int host,
   pc->closed_at = TCPLAB_TIME_NEVER;
   p->recs[p->nrecs++] = pc;
   tcplab_conn_set_user_data(c, pc);
+  /* Room for what the script will deliver, so megabyte transfers do not
+   * grow the buffer step by step. */
+  size_t expect =
+      host == PAIR_CLIENT ? p->cfg.script.reply : p->cfg.script.request;
+  if (!grow(&pc->rx, &pc->rx_cap, expect))
+    abort();
   return pc;
 }
 
@@ -263,6 +330,32 @@ static void pump(struct pair_conn *pc) {
   }
 }
 
+/* The number of segments still queued or being serialized at now. */
+static size_t txq_occupancy(struct txq *q, tcplab_time_t now) {
+  while (q->len > 0 && q->t[q->head] <= now) {
+    q->head = (q->head + 1) % q->cap;
+    q->len--;
+  }
+  return q->len;
+}
+
+static void txq_push(struct txq *q, tcplab_time_t depart) {
+  if (q->len == q->cap) {
+    size_t cap = q->cap ? q->cap * 2 : 64;
+    tcplab_time_t *t = malloc(cap * sizeof *t);
+    if (!t)
+      abort();
+    for (size_t i = 0; i < q->len; i++)
+      t[i] = q->t[(q->head + i) % q->cap];
+    free(q->t);
+    q->t = t;
+    q->head = 0;
+    q->cap = cap;
+  }
+  q->t[(q->head + q->len) % q->cap] = depart;
+  q->len++;
+}
+
 static void pump_host(struct pair *p, int host) {
   /* Index loop: a callback may add records while we pump. */
   for (size_t i = 0; i < p->nrecs; i++) {
@@ -289,7 +382,7 @@ static void script_step(struct pair_conn *pc) {
         !pc->close_after_tx && pc->rx_len >= s->reply)
       pair_close(pc);
   } else if (pc->accepted) {
-    if (!pc->script_replied && pc->rx_len >= s->request) {
+    if (!pc->script_replied && (s->reply_at_once || pc->rx_len >= s->request)) {
       pc->script_replied = true;
       if (s->reply)
         pair_send_pattern(pc, s->reply);
@@ -300,7 +393,7 @@ static void script_step(struct pair_conn *pc) {
 static void drain(struct pair_conn *pc) {
   struct pair *p = pc->pair;
   uint8_t buf[4096];
-  while (pc->conn && !pc->eof) {
+  while (pc->conn && !pc->eof && !pc->rx_paused) {
     int n = tcplab_conn_recv(pc->conn, p->now, buf, sizeof buf);
     if (n == 0)
       pc->eof = true;
@@ -336,6 +429,28 @@ static void cb_output(void *user_data, tcplab_time_t now, uint32_t src,
   if (!lost && decoded && p->cfg.hooks.drop)
     lost = p->cfg.hooks.drop(p, from, &seg, p->cfg.hooks.arg);
 
+  /* The bottleneck: wait behind the queue, or find it full. */
+  tcplab_time_t depart = p->now;
+  bool queue_full = false;
+  if (link->rate > 0) {
+    size_t queued = txq_occupancy(&p->txq[from], p->now);
+    if (link->queue > 0 && queued >= link->queue) {
+      queue_full = true;
+    } else {
+      uint64_t bits = (uint64_t)(len + link->overhead) * 8u;
+      tcplab_time_t tx = (bits * 1000000000u + link->rate - 1) / link->rate;
+      tcplab_time_t start =
+          p->busy_until[from] > p->now ? p->busy_until[from] : p->now;
+      depart = start + tx;
+      p->busy_until[from] = depart;
+      txq_push(&p->txq[from], depart);
+      if (queued + 1 > p->counters.queue_max[from])
+        p->counters.queue_max[from] = queued + 1;
+    }
+  }
+  if (!queue_full)
+    p->counters.wire_bytes[from] += len + link->overhead;
+
   if (p->cfg.log) {
     log_time(p);
     if (decoded) {
@@ -344,25 +459,31 @@ static void cb_output(void *user_data, tcplab_time_t now, uint32_t src,
       fprintf(p->cfg.log,
               "%s %s %-12s seq=%" PRIu32 " ack=%" PRIu32 " len=%zu%s\n",
               host_name[from], from == PAIR_CLIENT ? "->" : "<-", flags,
-              seg.seq, seg.ack, seg.len, lost ? "  LOST" : "");
+              seg.seq, seg.ack, seg.len,
+              queue_full ? "  QUEUE FULL"
+              : lost     ? "  LOST"
+                         : "");
     } else {
       fprintf(p->cfg.log, "%s sent %zu undecodable bytes\n", host_name[from],
               len);
     }
   }
-  if (lost) {
+  if (lost || queue_full) {
     p->counters.dropped[from]++;
+    if (queue_full)
+      p->counters.queue_drops[from]++;
     return;
   }
   struct ev *e = malloc(sizeof *e + len);
   if (!e)
     abort();
   e->kind = EV_SEGMENT;
-  e->at = p->now + link->delay + (tcplab_time_t)(u_jitter * link->jitter);
+  e->at = depart + link->delay + (tcplab_time_t)(u_jitter * link->jitter);
   e->to = 1 - from;
   e->src = src;
   e->dst = dst;
   e->len = len;
+  e->payload = decoded ? seg.len : 0;
   memcpy(e->bytes, bytes, len);
   if (heap_push(p, e) != TCPLAB_OK)
     abort();
@@ -576,6 +697,7 @@ enum pair_run_result pair_run(struct pair *p, tcplab_time_t until) {
       } else if (p->stack[e->to]) {
         int from = 1 - e->to;
         p->counters.delivered[from]++;
+        p->counters.payload_delivered[from] += e->payload;
         if (e->order + 1 < p->last_order[from])
           p->counters.reordered[from]++;
         else
@@ -651,8 +773,7 @@ int pair_send_pattern(struct pair_conn *pc, size_t len) {
     return TCPLAB_ERR_CLOSING;
   if (!grow(&pc->tx, &pc->tx_cap, pc->tx_len + len))
     return TCPLAB_ERR_NOMEM;
-  for (size_t i = 0; i < len; i++)
-    pc->tx[pc->tx_len + i] = pair_pattern(pc->host, pc->tx_total + i);
+  pair_pattern_fill(pc->host, pc->tx_total, pc->tx + pc->tx_len, len);
   pc->tx_len += len;
   pc->tx_total += len;
   pump(pc);
@@ -669,6 +790,20 @@ int pair_close(struct pair_conn *pc) {
   return TCPLAB_OK;
 }
 
+void pair_pause_rx(struct pair_conn *pc) {
+  pc->rx_paused = true;
+}
+
+void pair_resume_rx(struct pair_conn *pc) {
+  struct pair *p = pc->pair;
+  size_t before = pc->rx_len;
+  pc->rx_paused = false;
+  drain(pc);
+  script_step(pc);
+  if (p->cfg.hooks.data && pc->rx_len > before)
+    p->cfg.hooks.data(pc, pc->rx_len - before, p->cfg.hooks.arg);
+}
+
 size_t pair_abort_live(struct pair *p) {
   size_t n = 0;
   for (size_t i = 0; i < p->nrecs; i++) {
@@ -683,9 +818,13 @@ size_t pair_abort_live(struct pair *p) {
 }
 
 bool pair_rx_matches(const struct pair_conn *pc) {
-  for (size_t i = 0; i < pc->rx_len; i++)
-    if (pc->rx[i] != pair_pattern(1 - pc->host, i))
+  uint8_t want[4096];
+  for (size_t off = 0; off < pc->rx_len; off += sizeof want) {
+    size_t n = pc->rx_len - off < sizeof want ? pc->rx_len - off : sizeof want;
+    pair_pattern_fill(1 - pc->host, off, want, n);
+    if (memcmp(pc->rx + off, want, n) != 0)
       return false;
+  }
   return true;
 }
 
@@ -722,5 +861,7 @@ void pair_free(struct pair *p) {
   }
   free(p->recs);
   free(p->heap);
+  free(p->txq[0].t);
+  free(p->txq[1].t);
   free(p);
 }

@@ -4,9 +4,10 @@
  * Host 0 is the client (10.0.0.1), host 1 the server (10.0.0.2). Segments
  * travel through a discrete-event loop over a virtual clock: each direction
  * has a constant delay, an optional loss probability and an optional random
- * extra delay (which reorders segments). Random draws come from a PRNG
- * seeded per direction, and events at the same instant run in the order
- * they were scheduled, so a seed always gives the same run.
+ * extra delay (which reorders segments), and optionally a bit rate with a
+ * drop-tail queue in front of it (a bottleneck). Random draws come from a
+ * PRNG seeded per direction, and events at the same instant run in the
+ * order they were scheduled, so a seed always gives the same run.
  *
  * The applications on both hosts follow a small script (struct
  * pair_script): the server listens, the client connects, sends a request,
@@ -66,6 +67,7 @@ struct pair_conn {
   uint8_t *tx; /* bytes the application still has to hand to the core */
   size_t tx_len, tx_off, tx_cap;
   uint64_t tx_total;     /* bytes the application asked to send */
+  bool rx_paused;        /* the application does not read (pair_pause_rx) */
   bool close_after_tx;   /* close once tx is all queued */
   int tx_error;          /* first error from send/close, or TCPLAB_OK */
   bool script_replied;   /* the server's scripted reply was queued */
@@ -87,6 +89,9 @@ struct pair_script {
                                reply */
   bool server_close_on_fin; /* the server closes when the peer's FIN
                                arrives */
+  bool reply_at_once;       /* the server sends its reply as soon as it
+                               accepts, while the request still arrives:
+                               both directions at once */
 };
 
 /* Optional test hooks, called after the script has acted. */
@@ -105,12 +110,23 @@ struct pair_hooks {
   void *arg;
 };
 
-/* One direction of the link; index 0 is client -> server. */
+/* One direction of the link; index 0 is client -> server.
+ *
+ * With a rate, the sender's segments are serialized one after the other:
+ * a segment starts when the previous one has left (or at once on an idle
+ * link) and takes (len + overhead) * 8 / rate seconds; the delay and
+ * jitter follow. Segments waiting or being serialized form the queue;
+ * one that finds `queue` segments there is dropped (drop-tail). Random
+ * loss strikes on the wire, after serialization. */
 struct pair_link {
   tcplab_time_t delay;  /* constant one-way delay */
   double loss;          /* probability of losing a segment, 0..1 */
   tcplab_time_t jitter; /* extra delay, uniform in [0, jitter]; non-zero
                            values reorder segments */
+  uint64_t rate;        /* bits per second; 0 = no serialization delay */
+  size_t queue;         /* drop-tail limit in segments; 0 = unbounded */
+  size_t overhead;      /* wire bytes per segment beyond the TCP segment
+                           (20 for an IPv4 header) */
 };
 
 struct pair_config {
@@ -162,6 +178,10 @@ int pair_send(struct pair_conn *pc, const void *data, size_t len);
 /* Appends the next len bytes of this direction's pattern. */
 int pair_send_pattern(struct pair_conn *pc, size_t len);
 int pair_close(struct pair_conn *pc);
+/* The application stops reading (its receive buffer fills and the window
+ * closes), or reads again and takes everything buffered. */
+void pair_pause_rx(struct pair_conn *pc);
+void pair_resume_rx(struct pair_conn *pc);
 
 /* Aborts every connection still open (e.g. a half-open one after the run
  * went idle); returns how many. Their records get app_aborted. */
@@ -169,6 +189,8 @@ size_t pair_abort_live(struct pair *p);
 
 /* Byte i of the stream sent by host `from`. */
 uint8_t pair_pattern(int from, uint64_t i);
+/* Writes bytes [start, start + n) of host from's stream into out. */
+void pair_pattern_fill(int from, uint64_t start, uint8_t *out, size_t n);
 /* True if pc->rx is the first rx_len bytes of the peer's pattern. */
 bool pair_rx_matches(const struct pair_conn *pc);
 
@@ -176,9 +198,13 @@ struct pair_counters {
   uint64_t sent[2];    /* segments put on the link, by sending host */
   uint64_t dropped[2]; /* of which lost */
   uint64_t delivered[2];
-  uint64_t reordered[2]; /* delivered after a segment sent later */
-  uint64_t input_errors; /* tcplab_stack_input() rejected a segment */
-  int connect_error;     /* the scripted connect() failed */
+  uint64_t reordered[2];         /* delivered after a segment sent later */
+  uint64_t queue_drops[2];       /* of the dropped: the queue was full */
+  size_t queue_max[2];           /* longest queue seen, segments */
+  uint64_t wire_bytes[2];        /* bytes serialized (overhead included) */
+  uint64_t payload_delivered[2]; /* TCP payload bytes delivered */
+  uint64_t input_errors;         /* tcplab_stack_input() rejected a segment */
+  int connect_error;             /* the scripted connect() failed */
 };
 const struct pair_counters *pair_counters(const struct pair *p);
 
