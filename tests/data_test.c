@@ -65,6 +65,41 @@ static uint8_t peer_stream[STREAM_LEN]; /* what the peer sends */
     assert_int_equal(tcplab_conn_stats(c)->ssthresh, (want_ssthresh));         \
   } while (0)
 
+/* The TCPLAB_EV_CWND events of connection id, in order, carry exactly
+ * these values (one event per change, issue 3 point 5). */
+struct cc_point {
+  uint32_t cwnd, ssthresh;
+};
+static void assert_cwnd_events_at(const struct harness *h, uint64_t id,
+                                  const struct cc_point *want, size_t n,
+                                  const char *file, int line) {
+  size_t k = 0;
+  bool ok = true;
+  for (size_t i = 0; i < h->trace_len; i++) {
+    const struct tcplab_trace_event *ev = &h->trace[i];
+    if (ev->id != id || ev->event != TCPLAB_EV_CWND)
+      continue;
+    if (k >= n || ev->cwnd != want[k].cwnd || ev->ssthresh != want[k].ssthresh)
+      ok = false;
+    k++;
+  }
+  if (!ok || k != n) {
+    print_error("cwnd events differ; got:\n");
+    for (size_t i = 0; i < h->trace_len; i++) {
+      const struct tcplab_trace_event *ev = &h->trace[i];
+      if (ev->id == id && ev->event == TCPLAB_EV_CWND)
+        print_error("  %.9f s cwnd %u ssthresh %u\n", (double)ev->now / 1e9,
+                    (unsigned)ev->cwnd, (unsigned)ev->ssthresh);
+    }
+    _fail(file, line);
+  }
+}
+#define assert_cwnd_events(h, id, ...)                                         \
+  assert_cwnd_events_at(h, id, (const struct cc_point[]){__VA_ARGS__},         \
+                        sizeof((const struct cc_point[]){__VA_ARGS__}) /       \
+                            sizeof(struct cc_point),                           \
+                        __FILE__, __LINE__)
+
 /* Reads everything c holds at t and asserts it is the peer's stream
  * [0, n). */
 #define assert_recv_stream(h, c, t, n)                                         \
@@ -630,6 +665,90 @@ static void test_sender_sws_override(void **state) {
   expect(h, MS(1120), SEG(.flags = PSH | ACK, OUR(1000 + MSS, 540)));
 }
 
+/* RFC 9293 3.8.6: the peer shrinks its window to zero while data is
+ * outstanding ("If the window shrinks to zero, the TCP implementation
+ * MUST probe it in the standard way"). The retransmission timer resends
+ * the oldest segment into the closed window, which probes it, with the
+ * usual backoff; the reopened window lets the next timeout's segment in,
+ * and the transfer completes. */
+static void test_window_shrunk_to_zero(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_established(h);
+  send_stream(h, c, MS(100), 0, 3 * MSS);
+  expect(h, MS(100), SEG(.flags = ACK, OUR(0, MSS)));
+  expect(h, MS(100), SEG(.flags = ACK, OUR(MSS, MSS)));
+  expect(h, MS(100), SEG(.flags = PSH | ACK, OUR(2 * MSS, MSS)));
+  feed(h, MS(110), SEG(.flags = ACK, ACKED(MSS), WND_ZERO));
+  expect_only_at(h, MS(1110), SEG(.flags = ACK, OUR(MSS, MSS)));
+  feed(h, MS(1120), SEG(.flags = ACK, ACKED(MSS), WND_ZERO));
+  expect_only_at(h, MS(3110), SEG(.flags = ACK, OUR(MSS, MSS)));
+  feed(h, MS(3120), SEG(.flags = ACK, ACKED(MSS), WND_ZERO));
+  /* The window opens; one segment (cwnd after the timeout) is still
+   * outstanding, so the next one waits for its ACK. */
+  feed(h, MS(5000), SEG(.flags = ACK, ACKED(MSS)));
+  expect_only_at(h, MS(7110), SEG(.flags = ACK, OUR(MSS, MSS)));
+  feed(h, MS(7120), SEG(.flags = ACK, ACKED(2 * MSS)));
+  expect(h, MS(7120), SEG(.flags = PSH | ACK, OUR(2 * MSS, MSS)));
+  feed(h, MS(7130), SEG(.flags = ACK, ACKED(3 * MSS)));
+  expect_nothing(h, S(100));
+  assert_int_equal(tcplab_conn_stats(c)->timeouts, 3);
+  assert_int_equal(tcplab_conn_stats(c)->bytes_sent, 3 * MSS);
+}
+
+/* The window shrinks below one segment (100 octets) with data
+ * outstanding: too small to use under sender SWS avoidance, but the
+ * timeout still resends the oldest segment, whole (RFC 9293 3.8.6: "The
+ * sender MAY also retransmit old data beyond SND.UNA+SND.WND"), so the
+ * connection keeps a timer and cannot stall. */
+static void test_window_shrunk_below_one_segment(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_established(h);
+  send_stream(h, c, MS(100), 0, 3 * MSS);
+  expect(h, MS(100), SEG(.flags = ACK, OUR(0, MSS)));
+  expect(h, MS(100), SEG(.flags = ACK, OUR(MSS, MSS)));
+  expect(h, MS(100), SEG(.flags = PSH | ACK, OUR(2 * MSS, MSS)));
+  feed(h, MS(110), SEG(.flags = ACK, ACKED(MSS), .wnd = 100));
+  expect_only_at(h, MS(1110), SEG(.flags = ACK, OUR(MSS, MSS)));
+  assert_int_equal(tcplab_stack_next_expiry(h->stack), MS(3110));
+  feed(h, MS(1120), SEG(.flags = ACK, ACKED(2 * MSS)));
+  expect(h, MS(1120), SEG(.flags = PSH | ACK, OUR(2 * MSS, MSS)));
+}
+
+/* RFC 1122 4.2.2.17: "As long as the receiving TCP continues to send
+ * acknowledgments in response to the probe segments, the sending TCP
+ * MUST allow the connection to stay open." With 3 retries allowed, six
+ * answered probes of a shrunk window do not end the connection; when the
+ * answers stop, the limit counts from the last one. */
+static void test_window_shrunk_answered_keeps_open(void **state) {
+  struct harness *h = *state;
+  struct tcplab_config cfg = defaults();
+  cfg.retries = 3;
+  h_restart(h, &cfg);
+  struct tcplab_conn *c = fx_established(h);
+  uint64_t id = tcplab_conn_id(c);
+  send_stream(h, c, MS(100), 0, 2 * MSS);
+  expect(h, MS(100), SEG(.flags = ACK, OUR(0, MSS)));
+  expect(h, MS(100), SEG(.flags = PSH | ACK, OUR(MSS, MSS)));
+  feed(h, MS(110), SEG(.flags = ACK, ACKED(MSS), WND_ZERO));
+  tcplab_time_t t = MS(110), rto = S(1);
+  for (int i = 0; i < 6; i++) {
+    t += rto;
+    expect_only_at(h, t, SEG(.flags = PSH | ACK, OUR(MSS, MSS)));
+    feed(h, t + MS(10), SEG(.flags = ACK, ACKED(MSS), WND_ZERO));
+    rto *= 2;
+  }
+  assert_not_closed(h, id);
+  for (int i = 0; i < 3; i++) {
+    t += rto;
+    expect_only_at(h, t, SEG(.flags = PSH | ACK, OUR(MSS, MSS)));
+    rto = rto * 2 > S(120) ? S(120) : rto * 2;
+  }
+  expect_nothing(h, t + rto - 1);
+  assert_not_closed(h, id);
+  expect_nothing(h, t + rto);
+  assert_closed(h, id, TCPLAB_ERR_TIMEDOUT);
+}
+
 /* ---- Tests for window scaling (RFC 7323) ---- */
 
 #define WSCALE_BUF (256u * 1024u) /* needs a shift of 3 */
@@ -764,6 +883,73 @@ static void test_wscale_active_open_refused(void **state) {
   expect_nothing(h, MS(200));
 }
 
+/* The ACK that the test's peer reads: the only segment emitted since the
+ * last one read, acknowledging `ack`. Returns its window field. */
+static uint16_t take_ack_at(struct harness *h, uint32_t ack, const char *file,
+                            int line) {
+  if (h->out_len != h->out_head + 1) {
+    print_error("expected one ACK, %zu segments were sent\n",
+                h->out_len - h->out_head);
+    _fail(file, line);
+  }
+  const struct tcplab_segment *seg = &h->out[h->out_head++]->seg;
+  if (seg->flags != ACK || seg->ack != ack || seg->len != 0) {
+    print_error("expected an ACK of %u, got flags %u ack %u len %zu\n",
+                (unsigned)ack, (unsigned)seg->flags, (unsigned)seg->ack,
+                seg->len);
+    _fail(file, line);
+  }
+  return seg->wnd;
+}
+#define take_ack(h, ack) take_ack_at(h, ack, __FILE__, __LINE__)
+
+/* With a scaled window a buffer that fills closes the window for real
+ * (RFC 9293 3.8.6: the window is what the receiver "is currently prepared
+ * to accept"): the field is rounded down, never offering space the
+ * buffer lacks, so the peer sees zero and probes instead of sending into
+ * a window that is not there. A peer that fills exactly the windows it is
+ * offered (an odd first segment, then full ones) ends 3 octets short of
+ * the 131072-octet buffer, 3 being too few to offer with a shift of 2;
+ * its probe then gets a zero window. */
+static void test_full_buffer_closes_scaled_window(void **state) {
+  struct harness *h = *state;
+  static uint8_t big[1u << 17];
+  struct tcplab_config cfg;
+  tcplab_config_default(&cfg); /* scaling on, 128 KiB: a shift of 2 */
+  cfg.delayed_ack = 0;
+  h_restart(h, &cfg);
+  fx_listen(h);
+  feed(h, 0,
+       SEG(.flags = SYN, .seq = REMOTE_ISS,
+           .opt = {.present = TCPLAB_OPT_MSS | TCPLAB_OPT_WSCALE,
+                   .mss = 1460,
+                   .wscale = 0}));
+  expect(h, 0,
+         SEG(.flags = SYN | ACK, .seq = LOCAL_ISS, .ack = RCV_NXT, .wnd = 65535,
+             .opt = {.present = TCPLAB_OPT_MSS | TCPLAB_OPT_WSCALE,
+                     .mss = 1460,
+                     .wscale = 2}));
+  feed(h, T_HANDSHAKE, SEG(.flags = ACK, ACKED(0)));
+  uint32_t next = 0, edge = 65535;
+  tcplab_time_t t = MS(100);
+  while (next < edge) {
+    uint32_t n = next == 0 ? 1001 : edge - next < MSS ? edge - next : MSS;
+    feed(h, t,
+         SEG(.flags = ACK, .seq = RCV_NXT + next, .ack = SND_NXT,
+             .payload = big + next, .len = n));
+    next += n;
+    advance(h, t);
+    edge = next + ((uint32_t)take_ack(h, RCV_NXT + next) << 2);
+    t += MS(1);
+  }
+  assert_int_equal(next, sizeof big - 3);
+  feed(h, t,
+       SEG(.flags = ACK, .seq = RCV_NXT + next, .ack = SND_NXT,
+           .payload = big + next, .len = 1));
+  expect(h, t,
+         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + next, WND_ZERO));
+}
+
 /* ---- Tests for retransmission on timeout ---- */
 
 /* A whole window lost. RFC 6298 5.4-5.6: the oldest segment goes again
@@ -798,6 +984,32 @@ static void test_rto_backoff_and_loss_window(void **state) {
   assert_int_equal(st->timeouts, 4);
   assert_int_equal(st->retransmissions, 9);
   assert_int_equal(st->fast_retransmits, 0);
+  /* Later expiries leave cwnd at one segment: no event for them. */
+  assert_cwnd_events(h, id, {IW, SSTHRESH_INIT}, {MSS, IW / 2},
+                     {2 * MSS, IW / 2}, {3 * MSS, IW / 2});
+}
+
+/* After the timeout our next new octet is still SND_NXT + 2*MSS: the
+ * ACK of the peer's data must carry that (RFC 9293's SND.NXT, which a
+ * retransmission does not move back), not the point resending started
+ * from, or a peer holding both segments finds it unacceptable (3.10.7.4:
+ * SEG.SEQ below RCV.NXT) and never reads its acknowledgment. */
+static void test_ack_after_timeout_carries_highest_seq(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_established(h);
+  send_stream(h, c, MS(100), 0, 2 * MSS);
+  expect(h, MS(100), SEG(.flags = ACK, OUR(0, MSS)));
+  expect(h, MS(100), SEG(.flags = PSH | ACK, OUR(MSS, MSS)));
+  expect_only_at(h, MS(1100), SEG(.flags = ACK, OUR(0, MSS)));
+  feed(h, MS(1200),
+       SEG(.flags = PSH | ACK, .seq = RCV_NXT, .ack = SND_NXT, DATA("x")));
+  expect(h, MS(1200),
+         SEG(.flags = ACK, .seq = SND_NXT + 2 * MSS, .ack = RCV_NXT + 1,
+             .wnd = DEFAULT_WND - 1));
+  feed(h, MS(1210),
+       SEG(.flags = ACK, .seq = RCV_NXT + 1, .ack = SND_NXT + 2 * MSS));
+  expect_nothing(h, S(100));
+  assert_int_equal(tcplab_conn_stats(c)->bytes_sent, 2 * MSS);
 }
 
 /* RFC 5681 equation (4) with a small flight: max(5/2, 2*SMSS) = 2920. */
@@ -906,9 +1118,12 @@ static void test_fast_retransmit(void **state) {
   assert_int_equal(st->retransmissions, 1);
   assert_int_equal(st->timeouts, 0);
   assert_int_equal(st->dup_acks, 9);
-  /* One trace event per change: the handshake's, the entry into
-   * recovery, six inflations, the exit and one increase. */
-  assert_int_equal(count_events(h, id, TCPLAB_EV_CWND), 10);
+  /* One trace event per change, with the values: the handshake's, the
+   * entry into recovery, six inflations, the exit and one increase. */
+  assert_cwnd_events(h, id, {IW, SSTHRESH_INIT}, {11680, 7300}, {13140, 7300},
+                     {14600, 7300}, {16060, 7300}, {17520, 7300}, {18980, 7300},
+                     {20440, 7300}, {7300, 7300},
+                     {7300 + MSS * MSS / 7300, 7300});
 }
 
 /* RFC 6582 3.2 step 4: segments 0 and 3 of fourteen are lost. The ACK
@@ -1153,11 +1368,16 @@ int main(void) {
       TEST(test_zero_window_probe_taken),
       TEST(test_zero_window_silent_peer),
       TEST(test_sender_sws_override),
+      TEST(test_window_shrunk_to_zero),
+      TEST(test_window_shrunk_below_one_segment),
+      TEST(test_window_shrunk_answered_keeps_open),
       TEST(test_wscale_negotiated),
       TEST(test_wscale_not_negotiated),
       TEST(test_wscale_active_open_negotiated),
       TEST(test_wscale_active_open_refused),
+      TEST(test_full_buffer_closes_scaled_window),
       TEST(test_rto_backoff_and_loss_window),
+      TEST(test_ack_after_timeout_carries_highest_seq),
       TEST(test_rto_ssthresh_floor),
       TEST(test_data_retry_limit),
       TEST(test_fast_retransmit),
