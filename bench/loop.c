@@ -1,0 +1,304 @@
+/* The benchmarks' in-memory network (loop.h). */
+#include "loop.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------ allocator */
+
+/* The size sits in front of each block because tcplab_allocator.free is
+ * not told the size; 16 bytes keep the block aligned as malloc's is. */
+union mem_hdr {
+  size_t size;
+  unsigned char align[16];
+};
+
+static void *count_malloc(size_t size, void *user_data) {
+  struct mem_count *c = user_data;
+  union mem_hdr *h = malloc(sizeof *h + size);
+  if (h == NULL)
+    return NULL;
+  h->size = size;
+  c->live_bytes += size;
+  c->live_blocks++;
+  c->allocs++;
+  if (c->sizes_on) {
+    size_t i = 0;
+    while (i < c->nsizes && c->sizes[i].size != size)
+      i++;
+    if (i < 16) {
+      if (i == c->nsizes)
+        c->sizes[c->nsizes++].size = size;
+      c->sizes[i].count++;
+    }
+  }
+  if (c->live_bytes > c->peak_bytes)
+    c->peak_bytes = c->live_bytes;
+  return h + 1;
+}
+
+static void count_free(void *ptr, void *user_data) {
+  struct mem_count *c = user_data;
+  if (ptr == NULL)
+    return;
+  union mem_hdr *h = (union mem_hdr *)ptr - 1;
+  c->live_bytes -= h->size;
+  c->live_blocks--;
+  c->frees++;
+  free(h);
+}
+
+struct tcplab_allocator mem_counting_allocator(struct mem_count *count) {
+  return (struct tcplab_allocator){count_malloc, count_free, count};
+}
+
+/* A free block of the pool keeps the link to the next one of its size
+ * where its data went. */
+union pool_hdr {
+  size_t size;
+  unsigned char align[16];
+};
+
+static void *pool_malloc(size_t size, void *user_data) {
+  struct mem_pool *p = user_data;
+  for (size_t i = 0; i < p->nlists; i++) {
+    if (p->lists[i].size == size && p->lists[i].head != NULL) {
+      void *block = p->lists[i].head;
+      memcpy(&p->lists[i].head, block, sizeof(void *));
+      return block;
+    }
+  }
+  union pool_hdr *h =
+      malloc(sizeof *h + (size < sizeof(void *) ? sizeof(void *) : size));
+  if (h == NULL)
+    return NULL;
+  h->size = size;
+  return h + 1;
+}
+
+static void pool_free(void *ptr, void *user_data) {
+  struct mem_pool *p = user_data;
+  if (ptr == NULL)
+    return;
+  size_t size = ((union pool_hdr *)ptr - 1)->size;
+  size_t i = 0;
+  while (i < p->nlists && p->lists[i].size != size)
+    i++;
+  if (i == p->nlists) {
+    if (p->nlists == 16) {
+      free((union pool_hdr *)ptr - 1); /* a size too many: not cached */
+      return;
+    }
+    p->lists[i].size = size;
+    p->lists[i].head = NULL;
+    p->nlists++;
+  }
+  memcpy(ptr, &p->lists[i].head, sizeof(void *));
+  p->lists[i].head = ptr;
+}
+
+struct tcplab_allocator mem_pool_allocator(struct mem_pool *pool) {
+  return (struct tcplab_allocator){pool_malloc, pool_free, pool};
+}
+
+void mem_pool_release(struct mem_pool *pool) {
+  for (size_t i = 0; i < pool->nlists; i++) {
+    void *block = pool->lists[i].head;
+    while (block != NULL) {
+      void *next;
+      memcpy(&next, block, sizeof next);
+      free((union pool_hdr *)block - 1);
+      block = next;
+    }
+  }
+  pool->nlists = 0;
+}
+
+/* ---------------------------------------------------------------- queue */
+
+struct slot {
+  uint32_t src, dst;
+  uint32_t len;
+  int to;
+};
+
+struct net {
+  struct net_host host[2];
+  struct tcplab_stack *stack[2];
+  tcplab_time_t now;
+  /* A ring of fixed-size slots; headers and bytes are kept apart so the
+   * headers stay dense. */
+  struct slot *slots;
+  uint8_t *bytes;
+  size_t slot_bytes;
+  size_t head, len, cap;
+  /* The slot being delivered is read in place, not copied: while its
+   * input runs the ring grows rather than write over it, and an old ring
+   * it lies in is freed only once the input has returned. */
+  bool busy;
+  size_t busy_slot;
+  uint8_t *retired;
+  uint64_t delivered;
+  net_pump_fn pump;
+  void *pump_arg;
+  net_tap_fn tap;
+  void *tap_arg;
+};
+
+static bool grow(struct net *n) {
+  size_t cap = n->cap ? n->cap * 2 : 256;
+  struct slot *slots = malloc(cap * sizeof *slots);
+  uint8_t *bytes = malloc(cap * n->slot_bytes);
+  if (slots == NULL || bytes == NULL) {
+    free(slots);
+    free(bytes);
+    return false;
+  }
+  /* Unwrap the old ring into the start of the new one. */
+  for (size_t i = 0; i < n->len; i++) {
+    size_t j = (n->head + i) % n->cap;
+    slots[i] = n->slots[j];
+    memcpy(bytes + i * n->slot_bytes, n->bytes + j * n->slot_bytes,
+           n->slots[j].len);
+  }
+  free(n->slots);
+  if (n->busy) {
+    n->retired = n->bytes; /* holds the segment being delivered */
+    n->busy = false;
+  } else {
+    free(n->bytes);
+  }
+  n->slots = slots;
+  n->bytes = bytes;
+  n->head = 0;
+  n->cap = cap;
+  return true;
+}
+
+static void on_output(void *user_data, tcplab_time_t now, uint32_t src,
+                      uint32_t dst, const uint8_t *bytes, size_t len) {
+  struct net_host *h = user_data;
+  struct net *n = h->net;
+  (void)now;
+  if (n->tap)
+    n->tap(n->tap_arg, h->index, bytes, len);
+  size_t i = (n->head + n->len) % n->cap;
+  if (n->len == n->cap || (n->busy && i == n->busy_slot)) {
+    if (!grow(n))
+      abort(); /* a benchmark that cannot queue a segment measures nothing */
+    i = n->len;
+  }
+  if (len > n->slot_bytes)
+    abort();
+  n->len++;
+  n->slots[i] = (struct slot){src, dst, (uint32_t)len, 1 - h->index};
+  memcpy(n->bytes + i * n->slot_bytes, bytes, len);
+}
+
+/* ------------------------------------------------------------- the net */
+
+struct net *net_new(const struct tcplab_config cfg[2],
+                    const struct tcplab_allocator *alloc[2],
+                    const struct tcplab_callbacks *cb, void *app) {
+  struct net *n = calloc(1, sizeof *n);
+  if (n == NULL)
+    return NULL;
+  uint16_t mss = cfg[0].mss > cfg[1].mss ? cfg[0].mss : cfg[1].mss;
+  n->slot_bytes = TCPLAB_HEADER_MAX + mss;
+  struct tcplab_callbacks c = *cb;
+  c.output = on_output;
+  for (int i = 0; i < 2; i++) {
+    n->host[i] = (struct net_host){n, i, app};
+    if (tcplab_stack_new(&cfg[i], &c, alloc[i], &n->host[i], &n->stack[i]) !=
+        TCPLAB_OK) {
+      net_free(n);
+      return NULL;
+    }
+  }
+  if (!grow(n)) {
+    net_free(n);
+    return NULL;
+  }
+  return n;
+}
+
+void net_free(struct net *n) {
+  if (n == NULL)
+    return;
+  tcplab_stack_del(n->stack[0]);
+  tcplab_stack_del(n->stack[1]);
+  free(n->slots);
+  free(n->bytes);
+  free(n);
+}
+
+struct tcplab_stack *net_stack(struct net *n, int host) {
+  return n->stack[host];
+}
+
+tcplab_time_t net_now(const struct net *n) {
+  return n->now;
+}
+
+void net_set_pump(struct net *n, net_pump_fn fn, void *arg) {
+  n->pump = fn;
+  n->pump_arg = arg;
+}
+
+void net_set_tap(struct net *n, net_tap_fn fn, void *arg) {
+  n->tap = fn;
+  n->tap_arg = arg;
+}
+
+uint64_t net_delivered(const struct net *n) {
+  return n->delivered;
+}
+
+/* Delivers the oldest queued segment, in place (see struct net). */
+static void deliver_one(struct net *n) {
+  size_t i = n->head;
+  struct slot s = n->slots[i];
+  n->head = (n->head + 1) % n->cap;
+  n->len--;
+  n->busy = true;
+  n->busy_slot = i;
+  int rc = tcplab_stack_input(n->stack[s.to], n->now, s.src, s.dst,
+                              n->bytes + i * n->slot_bytes, s.len);
+  if (rc != TCPLAB_OK)
+    abort(); /* the stacks only ever exchange valid segments */
+  n->busy = false;
+  free(n->retired);
+  n->retired = NULL;
+  n->delivered++;
+  if (n->pump)
+    n->pump(n, n->pump_arg);
+}
+
+uint64_t net_flush(struct net *n) {
+  uint64_t before = n->delivered;
+  while (n->len > 0)
+    deliver_one(n);
+  return n->delivered - before;
+}
+
+void net_run(struct net *n, bool (*stop)(void *arg), void *arg) {
+  for (;;) {
+    while (n->len > 0) {
+      deliver_one(n);
+      if (stop && stop(arg))
+        return;
+    }
+    tcplab_time_t e0 = tcplab_stack_next_expiry(n->stack[0]);
+    tcplab_time_t e1 = tcplab_stack_next_expiry(n->stack[1]);
+    tcplab_time_t e = e0 < e1 ? e0 : e1;
+    if (e == TCPLAB_TIME_NEVER)
+      return;
+    if (e > n->now)
+      n->now = e; /* nothing in flight: jump to the next timer */
+    tcplab_stack_handle_expiry(n->stack[e0 <= e1 ? 0 : 1], n->now);
+    if (n->pump)
+      n->pump(n, n->pump_arg);
+    if (stop && stop(arg))
+      return;
+  }
+}
