@@ -241,6 +241,18 @@ static void enter_time_wait(struct tcplab_conn *c, tcplab_time_t now) {
   timer_set(c, TIMER_RTX, TCPLAB_TIME_NEVER);
   /* RFC 9293 3.10.7.4: 2*MSL from now, when the final ACK leaves. */
   timer_set(c, TIMER_LINGER, now + 2 * c->stack->cfg.msl);
+  /* Nothing is sent or received any more: a connection waiting out
+   * TIME_WAIT keeps only its TCB, so thousands of them stay cheap. Data
+   * the application has not read yet is kept for it. */
+  struct tcplab_stack *s = c->stack;
+  stack_free(s, c->sndbuf.buf);
+  c->sndbuf.buf = NULL;
+  c->sndbuf.len = c->sndbuf.head = 0;
+  if (c->rcvbuf.len == 0) {
+    stack_free(s, c->rcvbuf.buf);
+    c->rcvbuf.buf = NULL;
+    c->rcvbuf.head = 0;
+  }
 }
 
 static void enter_fin_wait_2(struct tcplab_conn *c, tcplab_time_t now) {
