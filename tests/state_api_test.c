@@ -438,6 +438,30 @@ static void test_conn_stats(void **state) {
   expect(h, MS(100), SEG(.flags = FIN | ACK, .seq = SND_NXT, .ack = RCV_NXT));
 }
 
+/* The buffer queries: free send space shrinks by what is queued and
+ * unacknowledged, and is 0 once no more may be sent; readable counts what
+ * arrived in order and was not read. */
+static void test_buffer_queries(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_established(h);
+  size_t buf = h->cfg.snd_buf;
+  assert_int_equal(tcplab_conn_send_space(c), buf);
+  advance(h, MS(100));
+  send_str(c, MS(100), "hello");
+  expect(
+      h, MS(100),
+      SEG(.flags = PSH | ACK, .seq = SND_NXT, .ack = RCV_NXT, DATA("hello")));
+  assert_int_equal(tcplab_conn_send_space(c), buf - 5);
+  feed(
+      h, MS(110),
+      SEG(.flags = PSH | ACK, .seq = RCV_NXT, .ack = SND_NXT + 5, DATA("abc")));
+  assert_int_equal(tcplab_conn_send_space(c), buf);
+  assert_int_equal(tcplab_conn_readable(c), 3);
+  assert_int_equal(tcplab_conn_shutdown(c, MS(120)), TCPLAB_OK);
+  assert_int_equal(tcplab_conn_send_space(c), 0);
+  assert_int_equal(tcplab_conn_readable(c), 3);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       TEST(test_send_after_shutdown),
@@ -467,6 +491,7 @@ int main(void) {
       TEST(test_stack_input_malformed),
       TEST(test_conn_stats),
       TEST(test_trace_counts_segments),
+      TEST(test_buffer_queries),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

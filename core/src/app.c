@@ -172,6 +172,17 @@ int tcplab_conn_abort(struct tcplab_conn *c, tcplab_time_t now) {
   return TCPLAB_OK;
 }
 
+size_t tcplab_conn_send_space(const struct tcplab_conn *c) {
+  if (c->dead || c->fin_queued || c->app_closed || !can_queue_data(c->state)) {
+    return 0;
+  }
+  return ring_free(&c->sndbuf);
+}
+
+size_t tcplab_conn_readable(const struct tcplab_conn *c) {
+  return c->rcvbuf.len;
+}
+
 enum tcplab_state tcplab_conn_state(const struct tcplab_conn *c) {
   return c->state;
 }

@@ -407,6 +407,12 @@ int tcplab_conn_abort(struct tcplab_conn *c, tcplab_time_t now);
  * cfg.nagle): small segments wait while data is unacknowledged. */
 void tcplab_conn_set_nagle(struct tcplab_conn *c, bool on);
 
+/* Free send-buffer space in bytes: how much tcplab_conn_send would take
+ * now (0 once the connection can send no more). */
+size_t tcplab_conn_send_space(const struct tcplab_conn *c);
+/* Bytes received in order and not read yet. */
+size_t tcplab_conn_readable(const struct tcplab_conn *c);
+
 enum tcplab_state tcplab_conn_state(const struct tcplab_conn *c);
 uint64_t tcplab_conn_id(const struct tcplab_conn *c);
 struct tcplab_endpoint tcplab_conn_local(const struct tcplab_conn *c);
