@@ -62,25 +62,32 @@ void listener_trace(struct tcplab_listener *l, tcplab_time_t now,
 }
 
 /* The one place a connection changes state; it traces old -> new with
- * the cause. A transition caused by the segment being processed carries
- * that segment's fields. */
-void conn_set_state(struct tcplab_conn *c, tcplab_time_t now,
-                    enum tcplab_state to, enum tcplab_event ev) {
+ * the cause and, for a segment, that segment's fields. */
+static void transition(struct tcplab_conn *c, tcplab_time_t now,
+                       enum tcplab_state to, enum tcplab_event ev,
+                       uint8_t flags, uint32_t seq, uint32_t ack,
+                       uint32_t len) {
   enum tcplab_state from = c->state;
   if (from == to) {
     return;
   }
   c->state = to;
-  if (ev == TCPLAB_EV_RCV && c->in_input) {
-    const struct tcplab_segment *in = c->in_seg;
-    c->rcv_traced = 1;
-    conn_trace(c, now, from, to, ev, in->flags, in->seq, in->ack,
-               (uint32_t)in->len);
-  } else {
-    conn_trace(c, now, from, to, ev, 0, 0, 0, 0);
-  }
+  conn_trace(c, now, from, to, ev, flags, seq, ack, len);
   if (to == TCPLAB_ESTABLISHED && c->stats.established == TCPLAB_TIME_NEVER) {
     c->stats.established = now;
+  }
+}
+
+/* A transition caused by the segment being processed carries its fields;
+ * one caused by an application call or a timer carries none. */
+void conn_set_state(struct tcplab_conn *c, tcplab_time_t now,
+                    enum tcplab_state to, enum tcplab_event ev) {
+  if (ev == TCPLAB_EV_RCV && c->in_input && c->state != to) {
+    const struct tcplab_segment *in = c->in_seg;
+    c->rcv_traced = 1;
+    transition(c, now, to, ev, in->flags, in->seq, in->ack, (uint32_t)in->len);
+  } else {
+    transition(c, now, to, ev, 0, 0, 0, 0);
   }
 }
 
@@ -364,7 +371,8 @@ void listener_input(struct tcplab_listener *l, tcplab_time_t now, uint32_t src,
   if (s->cfg.two_way_handshake && !c->dead) {
     /* The counterfactual: the SYN alone opens the connection, whoever
      * sent it and whenever; the application is handed it at once. */
-    conn_set_state(c, now, TCPLAB_ESTABLISHED, TCPLAB_EV_SND);
+    transition(c, now, TCPLAB_ESTABLISHED, TCPLAB_EV_SND,
+               TCPLAB_SYN | TCPLAB_ACK, c->iss, c->rcv_nxt, 0);
     listener_enqueue(c);
     if (s->cb.acceptable) {
       s->cb.acceptable(s->user_data, l);
