@@ -87,15 +87,6 @@ static void test_figure6_three_way_handshake(void **state) {
   assert_int_equal(a->connected, 1);
   /* 4.  ESTABLISHED --> <SEQ=101><ACK=301><CTL=ACK>       --> ESTABLISHED */
   cross(a, b, MS(20), SEG(.flags = ACK, .seq = 101, .ack = 301));
-  /* The transition names its cause: the SYN|ACK that left. */
-  for (size_t i = 0; i < b->trace_len; i++) {
-    const struct tcplab_trace_event *ev = &b->trace[i];
-    if (ev->id == old && ev->to == TCPLAB_ESTABLISHED) {
-      assert_int_equal(ev->flags, SYN | ACK);
-      assert_int_equal(ev->seq, 300);
-      assert_int_equal(ev->ack, 91);
-    }
-  }
   assert_int_equal(b->acceptable, 1);
   struct tcplab_conn *cb = accept_on(b);
   assert_state(cb, TCPLAB_ESTABLISHED);
