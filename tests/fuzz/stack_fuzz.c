@@ -5,17 +5,26 @@
  * is brought, through the public API only, to a listener on port 80 and an
  * established connection from host B (10.0.0.1:40000), a second real stack,
  * with data in flight both ways. The input then drives A as a sequence of
- * records, each starting with an op byte whose low three bits pick what to
- * do:
+ * records. Input layout (a byte the input lacks reads as 0):
  *
- *   0-2  a segment crafted from the fuzzer's bytes arrives at A
- *   3    virtual time moves on and the timers of both stacks run
- *   4    A's application acts on one of its connections
- *   5    a segment the stacks queued for each other is delivered, possibly
- *        with a byte flipped
- *   6    B's application acts
- *   7    miscellany: drain the queues, fail an allocation, close or reopen
- *        the listener
+ *   c0 c1        configuration, see setup()
+ *   record...    each an op byte; its low three bits pick the kind, the
+ *                high five (arg) qualify it:
+ *     0, 1, 2    a crafted segment arrives at A: a length (one byte, or two
+ *                little-endian if arg bit 0), a mode byte (crafted_segment),
+ *                then that many raw segment bytes
+ *     3          a time byte: +1..64 ms, +25..1600 ms, +1..64 s, or straight
+ *                to the next timer (top two bits); timers run on the way
+ *     4, 6       A's (4) or B's (6) application: an action byte, low four
+ *                bits the action (app_record), high four the connection;
+ *                some actions take one more byte
+ *     5          the oldest segment queued for A (arg bit 0 clear) or for
+ *                B is delivered; with arg bit 1, two position bytes and a
+ *                mask flip bits in it first (checksum refixed unless the
+ *                position's top bit is set)
+ *     7          arg & 3: 0 lets the stacks exchange until quiet (a count
+ *                byte bounds it), 1 fails one of A's next allocations
+ *                (count byte), 2 and 3 deliver one queued segment
  *
  * A crafted segment is taken as raw bytes, but unless the fuzzer says
  * otherwise its ports are set to one of the flows A knows, its sequence and
@@ -31,8 +40,8 @@
  * the clock after handle_expiry. At the end both stacks are deleted and
  * every byte they allocated must have been returned.
  *
- * Input layout: two configuration bytes (see setup()), then records. The
- * same entry point is run by libFuzzer and by the replay driver.
+ * The same entry point is run by libFuzzer and by the replay driver
+ * (replay.c).
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -561,6 +570,16 @@ static uint32_t offset16(uint32_t raw) {
   return (uint32_t)(int32_t)(int16_t)(uint16_t)raw;
 }
 
+/* The mode byte of a crafted segment:
+ *   bits 0-1  ports: 0 the established connection; 1 the flow A knows at
+ *             index (raw source port % FLOWS); 2 as the bytes say; 3 the
+ *             raw source port to A's listener
+ *   bits 2-3  seq: 0 A's last ACK + offset; 1 the end of the last segment
+ *             sent to A on the flow + offset; 2, 3 raw
+ *   bits 4-5  ack: 0 A's highest sequence sent + offset; 1 the sequence
+ *             number of A's latest segment + offset; 2, 3 raw
+ *   bit 6     from 10.0.0.3 (a host only the fuzzer plays), else 10.0.0.1
+ *   bit 7     leave the checksum as the bytes say */
 static void crafted_segment(bool long_len) {
   static uint8_t seg[CRAFT_MAX];
   size_t want = long_len ? take16() % (CRAFT_MAX + 1) : take8();
@@ -643,6 +662,11 @@ static void time_record(void) {
   }
 }
 
+/* Actions (low four bits of the action byte): 0, 1 send 8 or 256 bytes
+ * times (next byte + 1); 2 read everything; 3 shutdown; 4 close; 5 abort;
+ * 6 Nagle on or off; 7 active open(s) (next byte, see below); 8 accept;
+ * 9 close the listener; 10 listen again; 11 fill the send buffer; others
+ * look at the connection's statistics. */
 static void app_record(struct host *h) {
   uint8_t v = take8();
   struct tcplab_conn *c =
