@@ -207,9 +207,8 @@ void Sim::HandleAccept(int listener, Ptr<Socket> s, const Address &from) {
   c.socket = s;
   c.opened = true;
   c.connected = true;
-  if (c.native) {
-    ApplyNativeConfig(c.node, s);
-  }
+  // A native accepted socket is a copy of its listener, settings and all
+  // (and ns-3 aborts on a segment size change once connected).
   AttachSocket(c);
   if (cb.accept) {
     cb.accept(cbUser, Handle(), listener, id);
@@ -515,8 +514,8 @@ void Sim::Close(int id, tcplab_time_t at) {
       return;
     }
     c.wantClose = true;
-    if (c.opened && !c.connected && c.socket) {
-      DoClose(id); // in SYN_SENT nothing is queued that could wait
+    if (c.opened && !c.connected && c.socket && c.pending.empty()) {
+      DoClose(id); // nothing waits for the handshake: close in SYN_SENT
       return;
     }
     Flush(id);
@@ -706,8 +705,14 @@ void Sim::OnCoreTrace(int node, const tcplab_trace_event *ev) {
     AddTimeline(c, ev->from, ev->to, ev->event, seg, ev->flags, ev->seq,
                 ev->ack, seqKnown, relSeq, ackKnown, relAck);
   }
-  if (ev->to == TCPLAB_CLOSED && ev->from != TCPLAB_CLOSED) {
+  // A passive child reset in SYN_RECEIVED "returns to LISTEN" (RFC 9293
+  // 3.10.7.4): the listener lives on, the connection is gone.
+  bool gone = ev->to == TCPLAB_CLOSED ||
+              (ev->to == TCPLAB_LISTEN && ev->from != TCPLAB_LISTEN);
+  if (gone && ev->from != ev->to) {
+    tcplab_state last = ev->to;
     EndConn(c, ev->error);
+    c.state = last;
   }
 }
 
