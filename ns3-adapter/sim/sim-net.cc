@@ -80,6 +80,16 @@ int Sim::FindNode(const std::string &name) const {
   return it == m_nodeIndex.end() ? TCPLAB_SIM_ERR_NOTFOUND : it->second;
 }
 
+/* Connects a trace source; a misspelt name would otherwise fail quietly
+ * and leave rows out. */
+template <typename T, typename CB>
+static void Hook(Ptr<T> obj, const char *name, CB cb) {
+  if (!obj->TraceConnectWithoutContext(name, cb)) {
+    throw SimError(TCPLAB_SIM_ERR_INTERNAL,
+                   std::string("no trace source ") + name);
+  }
+}
+
 static void CoreTraceThunk(Sim *sim, int node, const tcplab_trace_event *ev) {
   sim->OnCoreTrace(node, ev);
 }
@@ -143,15 +153,12 @@ int Sim::AddNode(const std::string &name, bool router,
     if (!l4->SetConfig(cfg, &err)) {
       throw SimError(TCPLAB_SIM_ERR_INVAL, "node: " + err);
     }
-    l4->TraceConnectWithoutContext(
-        "Trace", MakeBoundCallback(&CoreTraceThunk, this, id));
-    l4->TraceConnectWithoutContext(
-        "Malformed", MakeBoundCallback(&MalformedThunk, this, id));
+    Hook(l4, "Trace", MakeBoundCallback(&CoreTraceThunk, this, id));
+    Hook(l4, "Malformed", MakeBoundCallback(&MalformedThunk, this, id));
   }
   if (Ptr<TrafficControlLayer> tc =
           rec.node->GetObject<TrafficControlLayer>()) {
-    tc->TraceConnectWithoutContext("Drop",
-                                   MakeBoundCallback(&NodeDropThunk, this, id));
+    Hook(tc, "TcDrop", MakeBoundCallback(&NodeDropThunk, this, id));
   }
   nodes.push_back(rec);
   m_nodeIndex[name] = id;
@@ -257,12 +264,10 @@ int Sim::AddLink(int a, int b, const tcplab_sim_link_opts *opts) {
     e.dev->SetReceiveErrorModel(em);
     m_devLink[PeekPointer(e.dev)] = {id, i};
     e.impair = em;
-    e.dev->TraceConnectWithoutContext("PhyTxBegin",
-                                      MakeBoundCallback(&TxThunk, this, id, i));
-    e.dev->TraceConnectWithoutContext(
-        "PhyRxEnd", MakeBoundCallback(&RxThunk, this, id, 1 - i));
-    e.dev->GetQueue()->TraceConnectWithoutContext(
-        "Drop", MakeBoundCallback(&QueueDropThunk, this, id, i));
+    Hook(e.dev, "PhyTxBegin", MakeBoundCallback(&TxThunk, this, id, i));
+    Hook(e.dev, "PhyRxEnd", MakeBoundCallback(&RxThunk, this, id, 1 - i));
+    Hook(e.dev->GetQueue(), "Drop",
+         MakeBoundCallback(&QueueDropThunk, this, id, i));
   }
   links.push_back(rec);
   m_linkIndex[name] = id;
@@ -526,6 +531,9 @@ void Sim::Inject(int link, const tcplab_sim_inject &in) {
     std::vector<uint8_t> buf(TCPLAB_HEADER_MAX + payload.size());
     size_t n =
         tcplab_segment_encode(&seg, s.addr, t.addr, buf.data(), buf.size());
+    if (spec.corrupt_checksum && n >= 18) {
+      buf[16] ^= 0xff; // the checksum field's first byte
+    }
     Ptr<Packet> p = Create<Packet>(buf.data(), static_cast<uint32_t>(n));
     Ipv4Header h;
     h.SetSource(Ipv4Address(s.addr));

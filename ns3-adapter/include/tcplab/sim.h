@@ -213,7 +213,8 @@ struct tcplab_sim_inject {
    * traces; absolute when *_absolute or without conn. */
   uint32_t seq, ack;
   bool seq_absolute, ack_absolute;
-  uint16_t window; /* 0 means 65535 */
+  uint16_t window;       /* 0 means 65535 */
+  bool corrupt_checksum; /* flip the checksum: the receiver must drop it */
   const void *payload;
   size_t len;
 };
