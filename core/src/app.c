@@ -163,7 +163,7 @@ int tcplab_conn_abort(struct tcplab_conn *c, tcplab_time_t now) {
   case TCPLAB_CLOSE_WAIT:
     /* RFC 9293 3.10.5: <SEQ=SND.NXT><CTL=RST>; the ACK bit, as Linux
      * sets it, lets a peer in SYN_SENT accept it too. */
-    conn_send_segment(c, now, TCPLAB_RST | TCPLAB_ACK, c->snd_nxt, 0);
+    conn_send_segment(c, now, TCPLAB_RST | TCPLAB_ACK, c->snd_max, 0);
     break;
   default: break; /* SYN_SENT, CLOSING, LAST_ACK, TIME_WAIT: just delete */
   }

@@ -37,6 +37,8 @@ void conn_trace(struct tcplab_conn *c, tcplab_time_t now,
       .irs = c->irs,
       .irs_valid = c->irs_valid,
       .error = c->stats.error,
+      .cwnd = c->cwnd,
+      .ssthresh = c->ssthresh,
   };
   s->cb.trace(s->user_data, &e);
 }
@@ -554,8 +556,11 @@ static void process_text_and_fin(struct tcplab_conn *c, tcplab_time_t now,
     }
     uint32_t off = seq - c->rcv_nxt;
     uint32_t space = c->app_closed ? c->rcvbuf.cap : ring_free(&c->rcvbuf);
-    /* What lies past the buffer is dropped and comes again later. */
+    /* What lies past the buffer is dropped, and said so at once. */
     uint32_t n = off < space ? min_u32((uint32_t)len, space - off) : 0;
+    if (n < len) {
+      c->ack_pending = 1;
+    }
     if (n > 0 && !c->app_closed && c->rcvbuf.buf == NULL) {
       c->rcvbuf.buf = stack_alloc(c->stack, c->rcvbuf.cap);
       if (c->rcvbuf.buf == NULL) {
@@ -685,7 +690,7 @@ static void sync_input(struct tcplab_conn *c, tcplab_time_t now,
       challenge_ack(c, now);
     } else {
       /* RFC 793: a SYN in the window is an error; reset. */
-      conn_send_segment(c, now, TCPLAB_RST, c->snd_nxt, 0);
+      conn_send_segment(c, now, TCPLAB_RST, c->snd_max, 0);
       conn_end(c, now, TCPLAB_CLOSED, TCPLAB_EV_RCV, TCPLAB_ERR_RESET);
     }
     return;
@@ -753,6 +758,11 @@ static void sync_input(struct tcplab_conn *c, tcplab_time_t now,
   if (seq_lt(c->snd_wl1, seg->seq) ||
       (c->snd_wl1 == seg->seq && seq_leq(c->snd_wl2, seg->ack))) {
     take_window(c, seg);
+  }
+  if (c->snd_wnd == 0) {
+    /* RFC 1122 4.2.2.17: a peer that answers while its window is closed
+     * keeps the connection open, however long it stays closed. */
+    c->retries = 0;
   }
 
   switch (c->state) {
@@ -876,8 +886,13 @@ void conn_on_timer(struct tcplab_conn *c, tcplab_time_t now) {
   if (!syn) {
     cc_on_timeout(c, now);
   }
-  /* RFC 6298 5.4: send again from the oldest unacknowledged octet; with
-   * cwnd at one segment (RFC 5681 3.1) only that one leaves now. */
+  /* RFC 6298 5.4: send again the oldest unacknowledged segment, even
+   * into a window that shrank to zero (RFC 9293 3.8.6: it then probes
+   * it); what follows goes again as cwnd, one segment now (RFC 5681 3.1),
+   * allows. */
   c->snd_nxt = c->snd_una;
+  if (!syn) {
+    c->snd_nxt += conn_retransmit_first(c, now);
+  }
   conn_output(c, now);
 }

@@ -188,7 +188,7 @@ void conn_send_ack(struct tcplab_conn *c, tcplab_time_t now);
 uint32_t conn_rcv_wnd(const struct tcplab_conn *c);
 uint8_t wscale_for(uint32_t buf);
 void conn_persist_expired(struct tcplab_conn *c, tcplab_time_t now);
-void conn_retransmit_first(struct tcplab_conn *c, tcplab_time_t now);
+uint32_t conn_retransmit_first(struct tcplab_conn *c, tcplab_time_t now);
 void conn_trace_cwnd(struct tcplab_conn *c, tcplab_time_t now);
 
 /* Connections (conn.c). */

@@ -31,12 +31,12 @@ uint32_t conn_rcv_wnd(const struct tcplab_conn *c) {
 }
 
 /* The 16-bit window field for wnd bytes: unscaled on a SYN (RFC 7323
- * 2.2), else shifted, rounded up so the edge we offered never recedes. */
+ * 2.2), else shifted and rounded down, so it never offers space the buffer
+ * does not have. */
 static uint16_t window_field(const struct tcplab_conn *c, uint32_t wnd,
                              bool syn) {
   uint8_t shift = syn ? 0 : c->rcv_wscale;
-  uint32_t field = (uint32_t)(((uint64_t)wnd + (1u << shift) - 1) >> shift);
-  return (uint16_t)min_u32(field, 65535);
+  return (uint16_t)min_u32(wnd >> shift, 65535);
 }
 
 /* RFC 7323 2.3: the smallest shift that lets the field cover the buffer. */
@@ -103,7 +103,13 @@ void conn_send_segment(struct tcplab_conn *c, tcplab_time_t now, uint8_t flags,
     uint32_t wnd = conn_rcv_wnd(c);
     seg.wnd = window_field(c, wnd, syn);
     uint8_t shift = syn ? 0 : c->rcv_wscale;
-    c->rcv_adv = c->rcv_nxt + ((uint32_t)seg.wnd << shift);
+    /* The edge is never taken back: rounding down may offer a little
+     * less than before, but what an earlier ACK offered stays acceptable
+     * (RFC 7323 2.4). */
+    uint32_t edge = c->rcv_nxt + ((uint32_t)seg.wnd << shift);
+    if (seq_gt(edge, c->rcv_adv)) {
+      c->rcv_adv = edge;
+    }
   }
   if (syn) {
     /* RFC 9293 3.7.1: the MSS option only ever travels on SYNs; RFC 7323
@@ -167,8 +173,11 @@ void conn_send_segment(struct tcplab_conn *c, tcplab_time_t now, uint8_t flags,
   emit(s, now, c->local, c->remote, &seg);
 }
 
+/* A bare ACK carries SND.MAX: RFC 9293's SND.NXT never moves back, and
+ * after a timeout ours does (to resend from SND.UNA); an ACK below what
+ * the peer already holds would be unacceptable to it (3.10.7.4). */
 void conn_send_ack(struct tcplab_conn *c, tcplab_time_t now) {
-  conn_send_segment(c, now, TCPLAB_ACK, c->snd_nxt, 0);
+  conn_send_segment(c, now, TCPLAB_ACK, c->snd_max, 0);
 }
 
 /* Whether our FIN occupies sequence space already sent. */
@@ -176,12 +185,14 @@ static bool fin_sent(const struct tcplab_conn *c, uint32_t data_end) {
   return c->fin_queued && seq_gt(c->snd_max, data_end);
 }
 
-/* Sends again the oldest unacknowledged segment without moving snd_nxt
- * (fast retransmit, RFC 5681 3.2; partial ACKs, RFC 6582 3.2 step 4). */
-void conn_retransmit_first(struct tcplab_conn *c, tcplab_time_t now) {
+/* Sends again the oldest unacknowledged segment, whatever the windows
+ * (fast retransmit, RFC 5681 3.2; partial ACKs, RFC 6582 3.2 step 4; the
+ * timeout, RFC 6298 5.4, which also probes a window that shrank to zero,
+ * RFC 9293 3.8.6). Returns the sequence space it took. */
+uint32_t conn_retransmit_first(struct tcplab_conn *c, tcplab_time_t now) {
   uint32_t data_end = c->sb_seq + c->sndbuf.len;
   if (c->snd_una == c->iss) {
-    return; /* the SYN is the timer's business */
+    return 0; /* the SYN is the timer's business */
   }
   uint32_t n = seq_lt(c->snd_una, data_end)
                    ? min_u32(data_end - c->snd_una, c->snd_mss)
@@ -196,9 +207,10 @@ void conn_retransmit_first(struct tcplab_conn *c, tcplab_time_t now) {
     }
   }
   if (n == 0 && !(flags & TCPLAB_FIN)) {
-    return;
+    return 0;
   }
   conn_send_segment(c, now, flags, c->snd_una, n);
+  return n + ((flags & TCPLAB_FIN) ? 1 : 0);
 }
 
 /* RFC 9293 3.8.6.2.1 (sender silly-window avoidance) with Nagle's
