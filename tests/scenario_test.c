@@ -194,6 +194,33 @@ static void test_figure8_old_duplicate_syn(void **state) {
   expect_nothing(b, S(10));
 }
 
+/* The same old duplicate SYN with the core's counterfactual two-way
+ * handshake (a teaching mode, never the default): the SYN alone opens
+ * the connection, the application is handed it before anyone could say
+ * it is stale, and only the client's RST takes it away again. */
+static void test_two_way_handshake_counterfactual(void **state) {
+  struct harness *b = *state;
+  struct tcplab_config cfg;
+  h_config_default(&cfg);
+  assert_false(cfg.two_way_handshake);
+  cfg.two_way_handshake = true;
+  h_restart(b, &cfg);
+  b->iss = 300;
+  fx_listen(b);
+  feed(b, MS(5), SEG(.flags = SYN, .seq = 90));
+  expect(b, MS(5), SEG(.flags = SYN | ACK, .seq = 300, .ack = 91));
+  uint64_t old = b->conn_id;
+  assert_transitions(b, old,
+                     {TCPLAB_LISTEN, TCPLAB_SYN_RECEIVED, TCPLAB_EV_RCV},
+                     {TCPLAB_SYN_RECEIVED, TCPLAB_ESTABLISHED, TCPLAB_EV_SND});
+  assert_int_equal(b->acceptable, 1);
+  struct tcplab_conn *cb = accept_on(b);
+  assert_state(cb, TCPLAB_ESTABLISHED);
+  /* The client, which sent no such SYN, answers <SEQ=91><CTL=RST>. */
+  feed(b, MS(15), SEG(.flags = RST, .seq = 91));
+  assert_closed(b, old, TCPLAB_ERR_RESET);
+}
+
 /* ---- RFC 9293 figure 9: half-open connection discovery ---- */
 
 static void test_figure9_half_open_discovery(void **state) {
@@ -616,6 +643,7 @@ int main(void) {
       TEST(test_figure6_three_way_handshake),
       TEST(test_figure7_simultaneous_open),
       TEST(test_figure8_old_duplicate_syn),
+      TEST(test_two_way_handshake_counterfactual),
       TEST(test_figure9_half_open_discovery),
       TEST(test_figure10_active_side_causes_reset),
       TEST(test_figure11_old_syn_two_passive_sockets),

@@ -294,6 +294,19 @@ static void ack_advance(struct tcplab_conn *c, tcplab_time_t now,
 
 /* ----------------------------------------------------- LISTEN state */
 
+/* An established passive connection waits in its listener's queue. */
+static void listener_enqueue(struct tcplab_conn *c) {
+  struct tcplab_listener *l = c->listener;
+  c->queued = 1;
+  c->qnext = NULL;
+  if (l->qtail) {
+    l->qtail->qnext = c;
+  } else {
+    l->qhead = c;
+  }
+  l->qtail = c;
+}
+
 /* RFC 9293 3.10.7.2. */
 void listener_input(struct tcplab_listener *l, tcplab_time_t now, uint32_t src,
                     uint32_t dst, const struct tcplab_segment *seg) {
@@ -336,6 +349,15 @@ void listener_input(struct tcplab_listener *l, tcplab_time_t now, uint32_t src,
    * peer sends it again once the connection is established. */
   conn_output(c, now); /* <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> */
   c->in_input = 0;
+  if (s->cfg.two_way_handshake && !c->dead) {
+    /* The counterfactual: the SYN alone opens the connection, whoever
+     * sent it and whenever; the application is handed it at once. */
+    conn_set_state(c, now, TCPLAB_ESTABLISHED, TCPLAB_EV_SND);
+    listener_enqueue(c);
+    if (s->cb.acceptable) {
+      s->cb.acceptable(s->user_data, l);
+    }
+  }
 }
 
 /* --------------------------------------------------- SYN-SENT state */
@@ -708,15 +730,7 @@ static void sync_input(struct tcplab_conn *c, tcplab_time_t now,
     take_window(c, seg);
     conn_set_state(c, now, TCPLAB_ESTABLISHED, TCPLAB_EV_RCV);
     if (c->passive) {
-      struct tcplab_listener *l = c->listener;
-      c->queued = 1;
-      c->qnext = NULL;
-      if (l->qtail) {
-        l->qtail->qnext = c;
-      } else {
-        l->qhead = c;
-      }
-      l->qtail = c;
+      listener_enqueue(c);
       c->notify |= NOTIFY_ACCEPTABLE;
     } else {
       c->notify |= NOTIFY_CONNECTED;

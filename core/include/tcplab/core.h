@@ -203,6 +203,12 @@ struct tcplab_config {
   bool nagle;                       /* RFC 896 / RFC 9293 3.7.4: true */
   bool window_scale;                /* offer RFC 7323 window scaling: true */
   unsigned initial_window;          /* RFC 6928 initial cwnd, segments: 10 */
+  bool two_way_handshake;           /* COUNTERFACTUAL, for teaching only:
+                                       a passive open is ESTABLISHED as
+                                       soon as its SYN|ACK leaves, so an
+                                       old duplicate SYN yields a
+                                       connection (why TCP uses three
+                                       segments). Never on by default. */
   bool rfc1337;                     /* ignore RST in TIME_WAIT: true */
   bool rfc5961;                     /* challenge ACKs for RST/SYN: true */
   uint64_t seed;          /* ISN key (RFC 6528); runs repeat exactly */
