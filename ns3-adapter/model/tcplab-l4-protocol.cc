@@ -169,6 +169,10 @@ void TcplabL4Protocol::Reschedule() {
   m_timer = Simulator::Schedule(delay, &TcplabL4Protocol::HandleExpiry, this);
 }
 
+EventId TcplabL4Protocol::GetExpiryEvent() const {
+  return m_timer;
+}
+
 void TcplabL4Protocol::QueueAckNotify(Ptr<TcplabSocket> socket) {
   m_ackNotify.push_back(socket);
 }

@@ -58,6 +58,10 @@ public:
    * caller of a core function calls this afterwards. */
   void Reschedule();
 
+  /* The one pending expiry event (for tests: it must sit at the core's
+   * next expiry). */
+  EventId GetExpiryEvent() const;
+
   /* Sockets are kept alive here while their connection or listener is. */
   void AddSocket(Ptr<TcplabSocket> socket);
   void RemoveSocket(Ptr<TcplabSocket> socket);

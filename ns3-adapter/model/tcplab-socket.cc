@@ -60,11 +60,11 @@ TcplabSocket::TcplabSocket()
     : m_conn(nullptr), m_listener(nullptr), m_stats(), m_hadConn(false),
       m_connId(0), m_localAddress(Ipv4Address::GetAny()), m_localPort(0),
       m_errno(ERROR_NOTERROR), m_shutdownSend(false), m_shutdownRecv(false),
-      m_closeCalled(false), m_closeNotified(false), m_ackNotifyQueued(false),
-      m_rxAvailable(0), m_queued(0), m_acked(0), m_backlog(128),
-      m_sndBufSize(0), m_rcvBufSize(0), m_segSize(0), m_ssThresh(0),
-      m_initialCwnd(0), m_synRetries(0), m_dataRetries(0), m_delAckMaxCount(0),
-      m_noDelay(false), m_state(TcpSocket::CLOSED) {
+      m_closeCalled(false), m_closeNotified(false), m_established(false),
+      m_ackNotifyQueued(false), m_rxAvailable(0), m_queued(0), m_acked(0),
+      m_backlog(128), m_sndBufSize(0), m_rcvBufSize(0), m_segSize(0),
+      m_ssThresh(0), m_initialCwnd(0), m_synRetries(0), m_dataRetries(0),
+      m_delAckMaxCount(0), m_noDelay(false), m_state(TcpSocket::CLOSED) {
   NS_LOG_FUNCTION(this);
 }
 
@@ -412,11 +412,13 @@ void TcplabSocket::CoreAcceptable(struct tcplab_listener *l) {
     child->SetNode(m_node);
     child->SetTcp(m_tcp);
     // Accepted sockets inherit the listener's shutdown flags, as forked
-    // TcpSocketBase sockets do (PacketSink relies on it to close).
+    // TcpSocketBase sockets do: no FIN for that, but the peer's FIN then
+    // closes the socket (PacketSink relies on it).
     child->m_shutdownSend = m_shutdownSend;
     child->m_shutdownRecv = m_shutdownRecv;
     child->m_conn = c;
     child->m_hadConn = true;
+    child->m_established = true;
     child->m_connId = tcplab_conn_id(c);
     child->m_stats = *tcplab_conn_stats(c);
     child->m_state = TcplabToTcpState(tcplab_conn_state(c));
@@ -426,11 +428,6 @@ void TcplabSocket::CoreAcceptable(struct tcplab_listener *l) {
     InetSocketAddress from(Ipv4Address(r.addr), r.port);
     if (NotifyConnectionRequest(from)) {
       NotifyNewConnectionCreated(child, from);
-      if (child->m_conn && child->m_shutdownSend && !child->m_closeCalled &&
-          tcplab_conn_state(c) == TCPLAB_ESTABLISHED) {
-        child->m_shutdownSend = false;
-        child->ShutdownSend();
-      }
     } else {
       child->Abort();
     }
@@ -439,6 +436,7 @@ void TcplabSocket::CoreAcceptable(struct tcplab_listener *l) {
 
 void TcplabSocket::CoreConnected() {
   Ptr<TcplabSocket> self(this);
+  m_established = true;
   NotifyConnectionSucceeded();
   if (m_conn && m_shutdownSend && !m_closeCalled) {
     m_shutdownSend = false;
@@ -480,7 +478,9 @@ void TcplabSocket::CorePeerClosed() {
 void TcplabSocket::CoreClosed(int error) {
   Ptr<TcplabSocket> self(this);
   m_stats = *tcplab_conn_stats(m_conn);
-  bool synSent = m_state == TcpSocket::SYN_SENT;
+  // The state trace has already said CLOSED: whether the handshake ever
+  // completed tells a failed connect from a later error.
+  bool synSent = !m_established;
   m_conn = nullptr;
   m_rxAvailable = 0;
   m_state = TcpSocket::CLOSED;
@@ -613,6 +613,9 @@ uint32_t TcplabSocket::GetDelAckMaxCount() const {
 }
 void TcplabSocket::SetTcpNoDelay(bool noDelay) {
   m_noDelay = noDelay;
+  if (m_conn) {
+    tcplab_conn_set_nagle(m_conn, !noDelay);
+  }
 }
 bool TcplabSocket::GetTcpNoDelay() const {
   return m_noDelay;

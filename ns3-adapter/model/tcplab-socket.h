@@ -133,6 +133,7 @@ private:
   bool m_shutdownRecv;
   bool m_closeCalled;
   bool m_closeNotified;
+  bool m_established; /* the handshake completed once */
   bool m_ackNotifyQueued;
   size_t m_rxAvailable; /* in-order bytes the core holds for us */
   uint64_t m_queued;    /* bytes the core took from Send() */
