@@ -413,6 +413,11 @@ static void csv_files(void **state) {
   assert_string_equal(tcplab_sim_column_name(TCPLAB_SIM_CONNECTIONS, 8),
                       "handshake_s");
   assert_null(tcplab_sim_column_name(TCPLAB_SIM_TIMELINE, 12));
+  assert_int_equal(tcplab_sim_rows(sim, (enum tcplab_sim_table)9),
+                   TCPLAB_SIM_ERR_INVAL);
+  assert_int_equal(tcplab_sim_columns((enum tcplab_sim_table)9),
+                   TCPLAB_SIM_ERR_INVAL);
+  assert_null(tcplab_sim_cell(sim, (enum tcplab_sim_table)9, 0, 0));
   assert_int_equal(tcplab_sim_rows(sim, TCPLAB_SIM_CONNECTIONS), 2);
   assert_string_equal(tcplab_sim_cell(sim, TCPLAB_SIM_CONNECTIONS, 0, 6),
                       "0.123456789");

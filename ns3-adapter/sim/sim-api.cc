@@ -35,6 +35,11 @@ template <typename F> int Guard(const char *what, F f) {
   }
 }
 
+bool ValidTable(const tcplab_sim_table &t) {
+  int v = tcplab::EnumValue(t);
+  return v >= TCPLAB_SIM_TIMELINE && v <= TCPLAB_SIM_CONNECTIONS;
+}
+
 bool Valid(const tcplab_sim *sim) {
   return sim && sim == g_current;
 }
@@ -421,22 +426,31 @@ uint64_t tcplab_sim_events(const tcplab_sim *sim) {
 
 int64_t tcplab_sim_rows(const tcplab_sim *sim, enum tcplab_sim_table t) {
   CHECK_SIM(sim, "rows");
+  if (!ValidTable(t)) {
+    return Fail(TCPLAB_SIM_ERR_INVAL, "rows: unknown table");
+  }
   int64_t n = sim->Rows(t);
   return n < 0 ? Fail(TCPLAB_SIM_ERR_INVAL, "rows: unknown table") : n;
 }
 
 int tcplab_sim_columns(enum tcplab_sim_table t) {
+  if (!ValidTable(t)) {
+    return Fail(TCPLAB_SIM_ERR_INVAL, "columns: unknown table");
+  }
   int n = tcplab::TableColumns(t);
   return n < 0 ? Fail(TCPLAB_SIM_ERR_INVAL, "columns: unknown table") : n;
 }
 
 const char *tcplab_sim_column_name(enum tcplab_sim_table t, int col) {
+  if (!ValidTable(t)) {
+    return nullptr;
+  }
   return tcplab::TableColumnName(t, col);
 }
 
 const char *tcplab_sim_cell(tcplab_sim *sim, enum tcplab_sim_table t,
                             int64_t row, int col) {
-  if (!Valid(sim)) {
+  if (!Valid(sim) || !ValidTable(t)) {
     return nullptr;
   }
   const char *text = nullptr;

@@ -22,6 +22,7 @@
 #include <ns3/tcp-socket.h>
 
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <memory>
@@ -331,6 +332,15 @@ private:
   std::unordered_map<uint64_t, bool> m_injectedUids;
   std::string m_cell;
 };
+
+/* The integer in an enum that came from C: reading an out-of-range value
+ * as the C++ enum type would be undefined, so copy its bytes. */
+template <typename E> int EnumValue(const E &e) {
+  static_assert(sizeof(E) == sizeof(int), "C enums are int-sized here");
+  int v;
+  memcpy(&v, &e, sizeof v);
+  return v;
+}
 
 int TableColumns(tcplab_sim_table t);
 const char *TableColumnName(tcplab_sim_table t, int col);

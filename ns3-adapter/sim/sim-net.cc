@@ -112,9 +112,9 @@ int Sim::AddNode(const std::string &name, bool router,
   if (m_nodeIndex.count(name)) {
     throw SimError(TCPLAB_SIM_ERR_NAME, "node: '" + name + "' exists");
   }
-  bool native = opts && opts->tcp == TCPLAB_SIM_TCP_NS3;
-  if (opts && opts->tcp != TCPLAB_SIM_TCP_NS3 &&
-      opts->tcp != TCPLAB_SIM_TCP_TCPLAB) {
+  int kind = opts ? EnumValue(opts->tcp) : TCPLAB_SIM_TCP_TCPLAB;
+  bool native = kind == TCPLAB_SIM_TCP_NS3;
+  if (kind != TCPLAB_SIM_TCP_NS3 && kind != TCPLAB_SIM_TCP_TCPLAB) {
     throw SimError(TCPLAB_SIM_ERR_INVAL, "node: unknown tcp kind");
   }
   int id = static_cast<int>(nodes.size());

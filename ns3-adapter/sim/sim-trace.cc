@@ -304,7 +304,7 @@ static const char *const kConnCols[] = {
     "error"};
 
 int TableColumns(tcplab_sim_table t) {
-  switch (t) {
+  switch (EnumValue(t)) {
   case TCPLAB_SIM_TIMELINE: return 12;
   case TCPLAB_SIM_SEGMENTS: return 14;
   case TCPLAB_SIM_CONNECTIONS: return 17;
@@ -316,7 +316,7 @@ const char *TableColumnName(tcplab_sim_table t, int col) {
   if (col < 0 || col >= TableColumns(t)) {
     return nullptr;
   }
-  switch (t) {
+  switch (EnumValue(t)) {
   case TCPLAB_SIM_TIMELINE: return kTimelineCols[col];
   case TCPLAB_SIM_SEGMENTS: return kSegmentCols[col];
   case TCPLAB_SIM_CONNECTIONS: return kConnCols[col];
@@ -338,7 +338,7 @@ const std::vector<int> &Sim::ConnRows() const {
 }
 
 int64_t Sim::Rows(tcplab_sim_table t) const {
-  switch (t) {
+  switch (EnumValue(t)) {
   case TCPLAB_SIM_TIMELINE: return static_cast<int64_t>(timeline.size());
   case TCPLAB_SIM_SEGMENTS: return static_cast<int64_t>(segments.size());
   case TCPLAB_SIM_CONNECTIONS: return static_cast<int64_t>(ConnRows().size());
