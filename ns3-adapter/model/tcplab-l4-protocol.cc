@@ -3,6 +3,8 @@
 #include "tcplab-socket-factory.h"
 #include "tcplab-socket.h"
 
+#include <ns3/boolean.h>
+#include <ns3/global-value.h>
 #include <ns3/ipv4-header.h>
 #include <ns3/ipv4-route.h>
 #include <ns3/ipv4-routing-protocol.h>
@@ -274,6 +276,9 @@ void TcplabL4Protocol::NotifyNewAggregate() {
   Ptr<Node> node = GetObject<Node>();
   Ptr<Ipv4> ipv4 = GetObject<Ipv4>();
   if (!m_node && node && ipv4) {
+    // The core always writes and verifies real checksums; ns-3 computes
+    // them (for its own TCP, too) only with this global on.
+    GlobalValue::Bind("ChecksumEnabled", BooleanValue(true));
     SetNode(node);
     Ptr<TcplabSocketFactory> factory = CreateObject<TcplabSocketFactory>();
     factory->SetTcp(this);

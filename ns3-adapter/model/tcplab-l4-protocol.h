@@ -5,6 +5,10 @@
  * number 6 in place of ns-3's TcpL4Protocol. The core reports a single
  * next expiry; this class keeps exactly one ns-3 event for it and moves
  * that event after every call into the core.
+ *
+ * Installing it turns on ns-3's ChecksumEnabled global: the core writes
+ * and verifies real checksums, and ns-3's own TCP on other nodes must
+ * write them too for the two to talk.
  */
 #ifndef TCPLAB_L4_PROTOCOL_H
 #define TCPLAB_L4_PROTOCOL_H
