@@ -78,7 +78,7 @@ end
 local s1, s2 = server_conn("server"), server_conn("server-data")
 print(("Part 1: client ESTABLISHED at %.6f s, server at %.6f s; SYN|ACK resent %.6f s after the first")
   :format(conn1.established_s, s1.established_s, gap or -1))
-print(("Part 2: server ESTABLISHED at %.6f s by the data segment; SYN|ACKs sent: %d")
+print(("Part 2: server ESTABLISHED at %.6f s; SYN|ACKs sent: %d")
   :format(s2.established_s, s2.retransmissions + 1))
 
 return {
