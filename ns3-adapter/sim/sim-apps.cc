@@ -686,14 +686,13 @@ void Sim::OnCoreTrace(int node, const tcplab_trace_event *ev) {
   if (c.flow < 0) {
     c.flow = FlowForConn(c);
   }
+  // The flow's ISNs (for segments.csv) are what each end really sent; a
+  // connection's idea of its peer's ISN can be an old duplicate SYN's, so
+  // only its own ISN is taken from it. Its timeline rows use its own view.
   Flow &f = flows[c.flow];
   int side = c.role == TCPLAB_ROLE_ACTIVE ? 0 : 1;
   f.isn[side] = ev->iss;
   f.isnKnown[side] = true;
-  if (ev->irs_valid) {
-    f.isn[1 - side] = ev->irs;
-    f.isnKnown[1 - side] = true;
-  }
   if (ev->from != ev->to) {
     bool seg = ev->event == TCPLAB_EV_RCV || ev->event == TCPLAB_EV_SND;
     bool ackFlag = (ev->flags & TCPLAB_ACK) != 0;
