@@ -61,13 +61,20 @@ enum {
   EV_TIMER = 6,
 };
 
+/* The simulation's user values: the error of a failed callback, and the
+ * tables init.lua keeps the callbacks and handles of connections in
+ * (shared so that connection events reach the user's functions without
+ * a detour through Lua code). */
+enum { UV_ERROR = 1, UV_HANDLERS = 2, UV_CONNS = 3, UV_COUNT = 3 };
+
 struct lsim {
   tcplab_sim *sim; /* NULL until opened, and again once closed */
   uint64_t seed;
   lua_State *L; /* the thread running sim:run, during the run */
   int self;     /* this userdata's stack index in that thread */
   bool running;
-  bool failed; /* a callback raised an error; the run is stopping */
+  bool failed;         /* a callback raised an error; the run is stopping */
+  const char *current; /* the callback running, for the error message */
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -324,21 +331,76 @@ static int traceback(lua_State *L) {
   return 1;
 }
 
-/* Runs the dispatcher for one callback. Nothing before lua_pcall may
- * raise an error: C++ frames of the simulator are below us. */
+/* The user's function for a connection event, by the callback's name. */
+static const char *const event_fields[] = {
+    NULL, "on_accept", "on_connect", "on_data", "on_close", "on_end", NULL,
+};
+
+/* In a protected call: (sim userdata, ev, a, b). Connection events go straight
+ * to the handler table's function with the connection's handle; accepts (which
+ * make a handle) and timers go through init.lua's dispatcher. */
+static int protected_event(lua_State *L) {
+  struct lsim *s = lua_touserdata(L, 1);
+  int ev = (int)lua_tointeger(L, 2);
+  lua_Integer a = lua_tointeger(L, 3), b = lua_tointeger(L, 4);
+  if (ev != EV_ACCEPT && ev != EV_TIMER) {
+    lua_settop(L, 4);
+    lua_getiuservalue(L, 1, UV_HANDLERS);   /* 5 */
+    if (lua_rawgeti(L, 5, a) == LUA_TNIL) { /* 6 */
+      return 0; /* no callbacks for this connection */
+    }
+    lua_getiuservalue(L, 1, UV_CONNS);      /* 7 */
+    if (lua_rawgeti(L, 7, a) != LUA_TNIL) { /* 8: the handle */
+      if (ev == EV_ENDED) {
+        /* Nothing more will come: let the callbacks go. */
+        lua_pushnil(L);
+        lua_rawseti(L, 5, a);
+      }
+      const char *name = event_fields[ev];
+      if (lua_getfield(L, 6, name) == LUA_TNIL) {
+        return 0;
+      }
+      s->current = name;
+      lua_pushvalue(L, 8);
+      if (ev == EV_DATA) {
+        lua_pushinteger(L, b);
+      } else if (ev == EV_ENDED) {
+        if (b == 0) {
+          lua_pushnil(L);
+        } else {
+          lua_pushstring(L, tcplab_error_name((int)b));
+        }
+      }
+      lua_call(L, ev == EV_DATA || ev == EV_ENDED ? 2 : 1, 0);
+      return 0;
+    }
+    lua_settop(L, 4);
+  }
+  s->current = ev == EV_TIMER ? "sim:at" : event_fields[ev];
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &dispatcher_key);
+  lua_pushvalue(L, 1);
+  lua_pushinteger(L, ev);
+  lua_pushinteger(L, a);
+  lua_pushinteger(L, b);
+  lua_call(L, 4, 0);
+  return 0;
+}
+
+/* Runs one callback. Nothing before lua_pcall may raise an error: C++
+ * frames of the simulator are below us. */
 static void dispatch(struct lsim *s, int ev, lua_Integer a, lua_Integer b) {
   if (s->failed || s->L == NULL) {
     return; /* the run is stopping because of an earlier error */
   }
   lua_State *L = s->L;
-  if (!lua_checkstack(L, 8)) {
+  if (!lua_checkstack(L, 12)) {
     s->failed = true;
     tcplab_sim_stop(s->sim);
     return;
   }
   int top = lua_gettop(L);
   lua_pushcfunction(L, traceback);
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &dispatcher_key);
+  lua_pushcfunction(L, protected_event);
   lua_pushvalue(L, s->self);
   lua_pushinteger(L, ev);
   lua_pushinteger(L, a);
@@ -346,7 +408,7 @@ static void dispatch(struct lsim *s, int ev, lua_Integer a, lua_Integer b) {
   if (lua_pcall(L, 4, 0, top + 1) != LUA_OK) {
     /* Keep the error where sim:run finds it; setting a user value does
      * not allocate, so this cannot raise. */
-    lua_setiuservalue(L, s->self, 1);
+    lua_setiuservalue(L, s->self, UV_ERROR);
     s->failed = true;
     tcplab_sim_stop(s->sim);
   }
@@ -406,10 +468,14 @@ static int l_set_dispatcher(lua_State *L) {
 static int l_new(lua_State *L) {
   uint64_t seed = check_u64(L, 1);
   /* Created closed, then opened: a failure leaves a harmless object. */
-  struct lsim *s = lua_newuserdatauv(L, sizeof *s, 1);
+  struct lsim *s = lua_newuserdatauv(L, sizeof *s, UV_COUNT);
   memset(s, 0, sizeof *s);
   s->seed = seed;
   luaL_setmetatable(L, SIM_MT);
+  lua_newtable(L);
+  lua_setiuservalue(L, -2, UV_HANDLERS);
+  lua_newtable(L);
+  lua_setiuservalue(L, -2, UV_CONNS);
   int rc = tcplab_sim_create(seed, &s->sim);
   if (rc == TCPLAB_SIM_ERR_EXISTS) {
     /* The other one may be garbage that was not collected yet. */
@@ -471,6 +537,15 @@ static int l_is_open(lua_State *L) {
   struct lsim *s = to_sim(L, 1);
   lua_pushboolean(L, s->sim != NULL);
   lua_pushboolean(L, s->running);
+  return 2;
+}
+
+/* core.tables(sim) -> handlers, conns: by connection id, the table of
+ * callbacks and the handle; filled by init.lua, read by callbacks. */
+static int l_tables(lua_State *L) {
+  to_sim(L, 1);
+  lua_getiuservalue(L, 1, UV_HANDLERS);
+  lua_getiuservalue(L, 1, UV_CONNS);
   return 2;
 }
 
@@ -746,9 +821,48 @@ static int l_listen(lua_State *L) {
                            (unsigned)check_range(L, 4, UINT32_MAX)));
 }
 
+/* The actions below run for every connection of an experiment, so they
+ * check what the Lua side would otherwise ask in separate calls, and
+ * report a closed simulation or connection as nil, message, code for
+ * sim:run-style errors at the script's line. */
+
+static int closed_sim(lua_State *L) {
+  lua_pushnil(L);
+  lua_pushliteral(L, "attempt to use a closed simulation");
+  lua_pushliteral(L, "closed");
+  return 3;
+}
+
+/* 0 when connection id may act; else pushes nil, message, code and
+ * returns 3. */
+static int live_conn(lua_State *L, struct lsim *s, int id) {
+  struct tcplab_sim_conn_info ci;
+  int rc = tcplab_sim_conn_info(s->sim, id, &ci);
+  if (rc < 0) {
+    return push_fail(L, rc);
+  }
+  if (ci.closed == TCPLAB_TIME_NEVER || ci.is_listener) {
+    return 0;
+  }
+  char msg[160];
+  snprintf(msg, sizeof msg,
+           "attempt to use a closed connection (#%d ended at "
+           "%llu.%09llu s%s%s)",
+           id, (unsigned long long)(ci.closed / 1000000000u),
+           (unsigned long long)(ci.closed % 1000000000u), ci.error ? ": " : "",
+           ci.error ? tcplab_error_name(ci.error) : "");
+  lua_pushnil(L);
+  lua_pushstring(L, msg);
+  lua_pushliteral(L, "closed");
+  return 3;
+}
+
 /* core.connect(sim, node, peer, port, at, local_port) -> conn id */
 static int l_connect(lua_State *L) {
-  struct lsim *s = check_sim(L, 1);
+  struct lsim *s = to_sim(L, 1);
+  if (s->sim == NULL) {
+    return closed_sim(L);
+  }
   return push_result(
       L,
       tcplab_sim_connect(s->sim, check_id(L, 2), check_id(L, 3),
@@ -758,9 +872,16 @@ static int l_connect(lua_State *L) {
 
 /* core.send(sim, conn, bytes_or_count, at) */
 static int l_send(lua_State *L) {
-  struct lsim *s = check_sim(L, 1);
+  struct lsim *s = to_sim(L, 1);
+  if (s->sim == NULL) {
+    return closed_sim(L);
+  }
   int conn = check_id(L, 2);
   tcplab_time_t at = opt_at(L, 4);
+  int n = live_conn(L, s, conn);
+  if (n != 0) {
+    return n;
+  }
   if (lua_type(L, 3) == LUA_TSTRING) {
     size_t len;
     const char *data = lua_tolstring(L, 3, &len);
@@ -770,21 +891,30 @@ static int l_send(lua_State *L) {
       L, tcplab_sim_send_generated(s->sim, conn, check_u64(L, 3), at));
 }
 
+typedef int (*conn_action)(tcplab_sim *, int, tcplab_time_t);
+
+static int action(lua_State *L, conn_action f) {
+  struct lsim *s = to_sim(L, 1);
+  if (s->sim == NULL) {
+    return closed_sim(L);
+  }
+  int conn = check_id(L, 2);
+  tcplab_time_t at = opt_at(L, 3);
+  int n = live_conn(L, s, conn);
+  return n != 0 ? n : push_result(L, f(s->sim, conn, at));
+}
+
 /* core.shutdown / core.conn_close / core.abort (sim, conn, at) */
 static int l_shutdown(lua_State *L) {
-  struct lsim *s = check_sim(L, 1);
-  return push_result(L,
-                     tcplab_sim_shutdown(s->sim, check_id(L, 2), opt_at(L, 3)));
+  return action(L, tcplab_sim_shutdown);
 }
 
 static int l_conn_close(lua_State *L) {
-  struct lsim *s = check_sim(L, 1);
-  return push_result(L, tcplab_sim_close(s->sim, check_id(L, 2), opt_at(L, 3)));
+  return action(L, tcplab_sim_close);
 }
 
 static int l_abort(lua_State *L) {
-  struct lsim *s = check_sim(L, 1);
-  return push_result(L, tcplab_sim_abort(s->sim, check_id(L, 2), opt_at(L, 3)));
+  return action(L, tcplab_sim_abort);
 }
 
 /* core.at(sim, at, key): the timer callback gets key back. */
@@ -797,13 +927,27 @@ static int l_at(lua_State *L) {
 
 /* core.recv(sim, conn) -> every received byte not read yet */
 static int l_recv(lua_State *L) {
-  struct lsim *s = check_sim(L, 1);
+  struct lsim *s = to_sim(L, 1);
+  if (s->sim == NULL) {
+    return closed_sim(L);
+  }
   int conn = check_id(L, 2);
+  /* Most reads fit one buffer: no luaL_Buffer (and its allocation). */
+  char first[16384];
+  int64_t n = tcplab_sim_recv(s->sim, conn, first, sizeof first);
+  if (n < 0) {
+    return push_fail(L, (int)n);
+  }
+  if ((size_t)n < sizeof first) {
+    lua_pushlstring(L, first, (size_t)n);
+    return 1;
+  }
   luaL_Buffer b;
   luaL_buffinit(L, &b);
+  luaL_addlstring(&b, first, (size_t)n);
   for (;;) {
     char *p = luaL_prepbuffer(&b);
-    int64_t n = tcplab_sim_recv(s->sim, conn, p, LUAL_BUFFERSIZE);
+    n = tcplab_sim_recv(s->sim, conn, p, LUAL_BUFFERSIZE);
     if (n < 0) {
       return push_fail(L, (int)n);
     }
@@ -872,6 +1016,27 @@ static int l_info(lua_State *L) {
   return 1;
 }
 
+/* core.conn_brief(sim, conn) -> node, is_listener, closed (ns) | false,
+ * error code: what every action on a connection checks, without the
+ * allocations of core.info. */
+static int l_conn_brief(lua_State *L) {
+  struct lsim *s = check_sim(L, 1);
+  struct tcplab_sim_conn_info ci;
+  int rc = tcplab_sim_conn_info(s->sim, check_id(L, 2), &ci);
+  if (rc < 0) {
+    return push_fail(L, rc);
+  }
+  lua_pushinteger(L, ci.node);
+  lua_pushboolean(L, ci.is_listener);
+  if (ci.closed == TCPLAB_TIME_NEVER) {
+    lua_pushboolean(L, 0);
+  } else {
+    lua_pushinteger(L, (lua_Integer)ci.closed);
+  }
+  lua_pushinteger(L, ci.error);
+  return 4;
+}
+
 /* core.conn_count(sim) */
 static int l_conn_count(lua_State *L) {
   struct lsim *s = check_sim(L, 1);
@@ -880,7 +1045,8 @@ static int l_conn_count(lua_State *L) {
 
 /* ---------------------------------------------------------------- run */
 
-/* core.run(sim, until) -> true | false, error of a callback | nil, ... */
+/* core.run(sim, until) -> true | false, error of a callback, its name |
+ * nil, message, code */
 static int l_run(lua_State *L) {
   struct lsim *s = check_sim(L, 1);
   tcplab_time_t until =
@@ -893,17 +1059,19 @@ static int l_run(lua_State *L) {
   s->L = L;
   s->self = 1;
   s->failed = false;
+  s->current = NULL;
   s->running = true;
   int rc = tcplab_sim_run(s->sim, until);
   s->running = false;
   s->L = NULL;
   if (s->failed) {
     lua_pushboolean(L, 0);
-    lua_getiuservalue(L, 1, 1);
+    lua_getiuservalue(L, 1, UV_ERROR);
     lua_pushnil(L);
-    lua_setiuservalue(L, 1, 1);
+    lua_setiuservalue(L, 1, UV_ERROR);
+    lua_pushstring(L, s->current);
     s->failed = false;
-    return 2;
+    return 3;
   }
   if (rc < 0) {
     return push_fail(L, rc);
@@ -1068,6 +1236,30 @@ static int l_new_handle(lua_State *L) {
   return 1;
 }
 
+/* An __index for handles: (handle, key) -> methods[key], or else
+ * fields(handle, key). In C because every method call goes through it. */
+static int index_handle(lua_State *L) {
+  lua_settop(L, 2);
+  lua_pushvalue(L, 2);
+  if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) {
+    return 1;
+  }
+  lua_pushvalue(L, lua_upvalueindex(2));
+  lua_pushvalue(L, 1);
+  lua_pushvalue(L, 2);
+  lua_call(L, 2, 1);
+  return 1;
+}
+
+/* core.index(methods, fields) -> an __index function */
+static int l_index(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  luaL_checktype(L, 2, LUA_TFUNCTION);
+  lua_settop(L, 2);
+  lua_pushcclosure(L, index_handle, 2);
+  return 1;
+}
+
 /* -------------------------------------------------------------- module */
 
 static const luaL_Reg sim_meta[] = {
@@ -1081,6 +1273,7 @@ static const luaL_Reg functions[] = {
     {"close", l_close},
     {"is_open", l_is_open},
     {"seed", l_seed},
+    {"tables", l_tables},
     {"node", l_node},
     {"router", l_router},
     {"node_addr", l_node_addr},
@@ -1102,6 +1295,7 @@ static const luaL_Reg functions[] = {
     {"at", l_at},
     {"recv", l_recv},
     {"info", l_info},
+    {"conn_brief", l_conn_brief},
     {"conn_count", l_conn_count},
     {"run", l_run},
     {"now", l_now},
@@ -1115,6 +1309,7 @@ static const luaL_Reg functions[] = {
     {"config_fields", l_config_fields},
     {"set_dispatcher", l_set_dispatcher},
     {"new_handle", l_new_handle},
+    {"index", l_index},
     {NULL, NULL},
 };
 

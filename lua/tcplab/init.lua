@@ -206,9 +206,12 @@ local function set_of(list)
   return s
 end
 
--- An options table (nil means none) whose keys are all allowed.
+local NONE = setmetatable({}, { __newindex = function() error("internal: NONE is read-only") end })
+
+-- An options table (nil means none: NONE, shared and never written)
+-- whose keys are all allowed.
 local function options(fname, n, opts, allowed)
-  if opts == nil then return {} end
+  if opts == nil then return NONE end
   if type(opts) ~= "table" then
     expected(fname, n, "table of options", opts)
   end
@@ -269,13 +272,6 @@ local function opt_string(fname, n, key, v)
   if v == nil then return nil end
   if type(v) ~= "string" or v == "" then
     argerror(fname, n, fmt("%s must be a non-empty string, got %s", key, show(v)))
-  end
-  return v
-end
-
-local function opt_function(fname, n, key, v)
-  if v ~= nil and type(v) ~= "function" then
-    argerror(fname, n, fmt("%s must be a function, got %s", key, show(v)))
   end
   return v
 end
@@ -378,7 +374,7 @@ end
 local function new_node(S, id, name, router, tcp, counterfactual)
   local h = core.new_handle("node")
   REC[h] = {
-    kind = "node", S = S, id = id, name = name, router = router, tcp = tcp,
+    kind = "node", S = S, u = S.u, id = id, name = name, router = router, tcp = tcp,
     counterfactual = counterfactual, describe = describe_node,
   }
   S.nodes[id] = h
@@ -400,11 +396,11 @@ end
 local function conn_handle(S, id)
   local h = S.conns[id]
   if h then return h end
-  local info = assert(core.info(S.u, id))
+  local node, is_listener = core.conn_brief(S.u, id)
   h = core.new_handle("conn")
   REC[h] = {
-    kind = "conn", S = S, id = id, node = S.nodes[info.node],
-    node_rec = REC[S.nodes[info.node]], is_listener = info.is_listener,
+    kind = "conn", S = S, u = S.u, id = id, node = S.nodes[node],
+    node_rec = REC[S.nodes[node]], is_listener = is_listener,
     describe = describe_conn,
   }
   S.conns[id] = h
@@ -416,70 +412,49 @@ end
 -- The numbers tcplab.core passes; see its enum.
 local EV_ACCEPT, EV_CONNECTED, EV_DATA, EV_PEER_CLOSED, EV_ENDED, EV_TIMER = 1, 2, 3, 4, 5, 6
 
--- Every callback of the simulation arrives here, inside a protected call
--- of tcplab.core: an error stops the run and sim:run raises it. The
--- user's functions are called as fields (h.on_accept(c)) so that
--- tracebacks name them; S.current says which one sim:run reports.
+-- Connection events go from tcplab.core straight to the user's function
+-- in S.handlers[id] with the handle in S.conns[id]; accepts (which make
+-- the handle of the new connection) and sim:at functions come here. Both
+-- run inside a protected call: an error stops the run and sim:run raises
+-- it.
 core.set_dispatcher(function(u, ev, a, b)
   local S = REC[u]
-  if ev == EV_TIMER then
-    local timers = S.timers
-    S.current = "sim:at"
-    local at_fn = timers[a]
-    timers[a] = nil
-    at_fn(u)
-    S.current = nil
-    return
-  end
   if ev == EV_ACCEPT then
     local c = conn_handle(S, b)
     local h = S.handlers[a]
     S.handlers[b] = h
-    if h and h.on_accept then
-      S.current = "on_accept"
-      h.on_accept(c)
-      S.current = nil
-    end
-    return
-  end
-  local h = S.handlers[a]
-  if not h then return end
-  local c = S.conns[a] or conn_handle(S, a)
-  if ev == EV_DATA then
-    if h.on_data then
-      S.current = "on_data"
-      h.on_data(c, b)
-      S.current = nil
-    end
-  elseif ev == EV_CONNECTED then
-    if h.on_connect then
-      S.current = "on_connect"
+    if h and h.on_accept then h.on_accept(c) end
+  elseif ev == EV_TIMER then
+    local timers = S.timers
+    local at_fn = timers[a]
+    timers[a] = nil
+    at_fn(u)
+  else -- a connection event of a connection without a handle yet
+    local h = S.handlers[a]
+    local c = conn_handle(S, a)
+    if ev == EV_ENDED then S.handlers[a] = nil end
+    if ev == EV_DATA then
+      if h.on_data then h.on_data(c, b) end
+    elseif ev == EV_PEER_CLOSED then
+      if h.on_close then h.on_close(c) end
+    elseif ev == EV_ENDED then
+      if h.on_end then h.on_end(c, core.error_name(b)) end
+    elseif h.on_connect then
       h.on_connect(c)
-      S.current = nil
-    end
-  elseif ev == EV_PEER_CLOSED then
-    if h.on_close then
-      S.current = "on_close"
-      h.on_close(c)
-      S.current = nil
-    end
-  elseif ev == EV_ENDED then
-    if h.on_end then
-      S.current = "on_end"
-      h.on_end(c, core.error_name(b))
-      S.current = nil
     end
   end
 end)
 
 -- ------------------------------------------------------------ the sim
 
+local SIM_KEYS = set_of { "seed" }
+
 -- tcplab.sim{ seed = n } -> sim. The seed (default tcplab.seed, which is
 -- 1 or the command's --seed) fixes ISNs and random losses: the same
 -- script and seed give the same results, byte for byte.
 function tcplab.sim(opts)
   local F = "tcplab.sim"
-  opts = options(F, 1, opts, { seed = true })
+  opts = options(F, 1, opts, SIM_KEYS)
   local seed = opts.seed
   if seed == nil then seed = tcplab.seed end
   seed = opt_int(F, 1, "seed", seed, 0, math.maxinteger)
@@ -491,8 +466,13 @@ function tcplab.sim(opts)
     end
     fail(F, err)
   end
+  -- Handles are kept only while someone holds them (a callback table
+  -- names its connection by id): a long experiment's ended connections
+  -- would otherwise fill memory.
+  local handlers, conns = core.tables(u)
+  setmetatable(conns, { __mode = "v" })
   REC[u] = {
-    kind = "sim", u = u, nodes = {}, links = {}, conns = {}, handlers = {},
+    kind = "sim", u = u, nodes = {}, links = {}, conns = conns, handlers = handlers,
     timers = {}, ntimers = 0, describe = describe_sim,
   }
   return u
@@ -651,6 +631,9 @@ end
 
 local NODE_SIDE_KEYS = CONFIG_KEYS
 
+local DUMBBELL_KEYS = set_of { "n", "prefix", "client", "server", "access", "bottleneck" }
+local DUMBBELL_LINK_KEYS = set_of { "rate", "delay", "queue", "loss" }
+
 -- sim:dumbbell{ n = 2, prefix = "", client = {node opts}, server = {...},
 -- access = {link opts}, bottleneck = {link opts} } -> { clients = {...},
 -- servers = {...}, left = router, right = router, bottleneck = link,
@@ -658,7 +641,7 @@ local NODE_SIDE_KEYS = CONFIG_KEYS
 function Sim:dumbbell(opts)
   local F = "sim:dumbbell"
   local S = sim_of(self, F)
-  opts = options(F, 1, opts, set_of { "n", "prefix", "client", "server", "access", "bottleneck" })
+  opts = options(F, 1, opts, DUMBBELL_KEYS)
   local n = opt_int(F, 1, "n", opts.n, 1, 20000, 1)
   local prefix = opts.prefix
   if prefix ~= nil and type(prefix) ~= "string" then
@@ -676,7 +659,7 @@ function Sim:dumbbell(opts)
     local native, cfg, tcp, cf = node_config(F, v)
     sides[side] = { native = native, config = cfg, tcp = tcp, cf = cf }
   end
-  local keys = set_of { "rate", "delay", "queue", "loss" }
+  local keys = DUMBBELL_LINK_KEYS
   for _, which in ipairs { "access", "bottleneck" } do
     local v = opts[which]
     if v ~= nil and type(v) ~= "table" then
@@ -730,24 +713,25 @@ function Sim:at(t, fn)
   if not ok then fail(F, err) end
 end
 
+local RUN_KEYS = set_of { "stop" }
+
 -- sim:run{ stop = t }: runs until simulated time t, or (no stop) until
 -- nothing is left to happen. An error in a callback stops the run and
 -- is raised here with the callback's file, line and traceback.
 function Sim:run(opts)
   local F = "sim:run"
   local S = sim_of(self, F)
-  opts = options(F, 1, opts, { stop = true })
+  opts = options(F, 1, opts, RUN_KEYS)
   local stop = opt_time(F, 1, "stop", opts.stop)
   local now = core.now(S.u)
   if stop and stop < now then
     argerror(F, 1, fmt("stop = %s s is in the past (now is %s s)", tcplab.format_time(stop),
       tcplab.format_time(now)))
   end
-  local ok, err = core.run(S.u, stop)
+  local ok, err, current = core.run(S.u, stop)
   if ok == false then
-    local what = S.current == "sim:at" and "a sim:at function"
-      or S.current and ("the " .. S.current .. " callback") or "a callback"
-    S.current = nil
+    local what = current == "sim:at" and "a sim:at function"
+      or current and ("the " .. current .. " callback") or "a callback"
     fail(F, fmt("stopped at %s s by an error in %s: %s", tcplab.format_time(core.now(S.u)),
       what, tostring(err)))
   elseif not ok then
@@ -761,13 +745,19 @@ function Sim:now()
   return core.now(sim_of(self, "sim:now").u) / 1e9
 end
 
+-- sim:events() -> ns-3 events executed so far (a measure of work).
+function Sim:events()
+  return core.events(sim_of(self, "sim:events").u)
+end
+
 -- sim:close(): frees the simulation (also done by __gc and __close), so
 -- another one can be made. Read its results first.
 function Sim:close()
   local r = self_of(self, "sim", "sim:close")
   local ok, err = core.close(r.u)
   if not ok then fail("sim:close", err) end
-  r.handlers, r.timers = {}, {}
+  r.timers = {}
+  for k in pairs(r.handlers) do r.handlers[k] = nil end
 end
 
 -- Rows of timeline.csv, segments.csv, connections.csv as tables keyed by
@@ -898,12 +888,14 @@ local function end_arg(F, n, r, v, required)
   return nr
 end
 
+local LOSS_KEYS = set_of { "from", "p", "model", "r", "h", "k" }
+
 -- link:loss{ from = node, p = 0.1 } (from omitted: both directions) or
 -- link:loss{ from = node, model = "gilbert", p =, r =, h = 0, k = 1 }.
 function Link:loss(opts)
   local F = "link:loss"
   local r = link_of(self, F)
-  opts = options(F, 1, opts, set_of { "from", "p", "model", "r", "h", "k" })
+  opts = options(F, 1, opts, LOSS_KEYS)
   local from = end_arg(F, 1, r, opts.from, false)
   local fid = from and from.id or -1
   local model = opts.model or "random"
@@ -930,9 +922,11 @@ end
 
 local MATCH_KEYS = { "from", "flags", "exact", "nth", "every", "after", "before", "len" }
 
-local function match_opts(F, r, opts, extra)
-  local keys = set_of(MATCH_KEYS)
-  for _, k in ipairs(extra or {}) do keys[k] = true end
+local DROP_KEYS = set_of(MATCH_KEYS)
+local DELAY_KEYS = set_of(MATCH_KEYS)
+DELAY_KEYS.by = true
+
+local function match_opts(F, r, opts, keys)
   opts = options(F, 1, opts, keys)
   local m = {
     from = end_arg(F, 1, r, opts.from, true).id,
@@ -959,7 +953,7 @@ end
 function Link:drop(opts)
   local F = "link:drop"
   local r = link_of(self, F)
-  local m = match_opts(F, r, opts)
+  local m = match_opts(F, r, opts, DROP_KEYS)
   local ok, err = core.rule(r.S.u, r.id, nil, m)
   if not ok then fail(F, err) end
   return self
@@ -970,7 +964,7 @@ end
 function Link:delay(opts)
   local F = "link:delay"
   local r = link_of(self, F)
-  local m, o = match_opts(F, r, opts, { "by" })
+  local m, o = match_opts(F, r, opts, DELAY_KEYS)
   if o.by == nil then argerror(F, 1, "by is required: how long to hold segments, " .. TIME_HELP) end
   local by = opt_time(F, 1, "by", o.by)
   if by == 0 then argerror(F, 1, "by must be > 0") end
@@ -1064,12 +1058,14 @@ function Link:pcap(prefix)
   return self
 end
 
+local DIRECTION_KEYS = set_of { "from", "rate", "queue" }
+
 -- link:direction{ from = node, rate = "1Mbps", queue = 10 }: the rate and
 -- queue of one direction.
 function Link:direction(opts)
   local F = "link:direction"
   local r = link_of(self, F)
-  opts = options(F, 1, opts, set_of { "from", "rate", "queue" })
+  opts = options(F, 1, opts, DIRECTION_KEYS)
   local from = end_arg(F, 1, r, opts.from, true)
   local ok, err = core.link_direction(r.S.u, r.id, from.id, opt_rate(F, 1, "rate", opts.rate) or 0,
     opt_int(F, 1, "queue", opts.queue, 1, 1e9, 0))
@@ -1085,16 +1081,44 @@ local function node_of(v, F)
   return r
 end
 
-local CALLBACKS = { "on_accept", "on_connect", "on_data", "on_close", "on_end" }
+local CALLBACKS = set_of { "on_accept", "on_connect", "on_data", "on_close", "on_end" }
 
-local function handlers(F, n, opts, names)
-  local h, any = {}, false
-  for _, k in ipairs(names) do
-    h[k] = opt_function(F, n, k, opts[k])
-    any = any or h[k] ~= nil
+-- The time of an action from its at (absolute) and after (from now)
+-- options; neither is now (nil).
+local function when(F, n, at, after, u)
+  if at == nil and after == nil then return nil end
+  at = opt_time(F, n, "at", at)
+  after = opt_time(F, n, "after", after)
+  local now = core.now(u)
+  if at and after then argerror(F, n, "give at or after, not both") end
+  if after then return now + after end
+  if at < now then
+    argerror(F, n, fmt("at = %s s is in the past (now is %s s)", tcplab.format_time(at),
+      tcplab.format_time(now)))
   end
-  return any and h or nil
+  return at
 end
+
+-- Checks an options table with callbacks. The table itself then holds
+-- the connection's callbacks (no copy: connections are many): they are
+-- looked up in it when they fire. Returns it, or nil without callbacks.
+local function with_callbacks(F, n, opts, keys)
+  if type(opts) ~= "table" then expected(F, n, "table of options", opts) end
+  local h
+  for k, v in pairs(opts) do
+    if not keys[k] then argerror(F, n, unknown_key(k, keys)) end
+    if CALLBACKS[k] then
+      if type(v) ~= "function" then
+        argerror(F, n, fmt("%s must be a function, got %s", k, show(v)))
+      end
+      h = opts
+    end
+  end
+  return h
+end
+
+local LISTEN_KEYS = set_of { "backlog", "on_accept", "on_data", "on_close", "on_end" }
+local CONNECT_KEYS = set_of { "at", "after", "port", "on_connect", "on_data", "on_close", "on_end" }
 
 -- node:listen(port [, { backlog = 128, on_accept = fn(conn),
 -- on_data = fn(conn, nbytes), on_close = fn(conn), on_end = fn(conn, err)
@@ -1104,12 +1128,14 @@ function Node:listen(port, opts)
   local F = "node:listen"
   local r = node_of(self, F)
   if r.router then fail(F, fmt("node '%s' is a router, which runs no application", r.name)) end
-  port = opt_int(F, 1, "port", port, 1, 65535)
   if port == nil then argerror(F, 1, "port expected (an integer in [1, 65535]), got nil") end
-  opts = options(F, 2, opts, set_of { "backlog", "on_accept", "on_data", "on_close", "on_end" })
-  local backlog = opt_int(F, 2, "backlog", opts.backlog, 1, 65535, 0)
-  local h = handlers(F, 2, opts, { "on_accept", "on_data", "on_close", "on_end" })
-  local id, err = core.listen(r.S.u, r.id, port, backlog)
+  port = opt_int(F, 1, "port", port, 1, 65535)
+  local h, backlog = nil, 0
+  if opts ~= nil then
+    h = with_callbacks(F, 2, opts, LISTEN_KEYS)
+    backlog = opt_int(F, 2, "backlog", opts.backlog, 1, 65535, 0)
+  end
+  local id, err = core.listen(r.u, r.id, port, backlog)
   if not id then
     if err:find("in use", 1, true) then argerror(F, 1, fmt("port %d is in use on node '%s'", port, r.name)) end
     fail(F, err)
@@ -1118,32 +1144,32 @@ function Node:listen(port, opts)
   return conn_handle(r.S, id)
 end
 
--- node:connect(peer, port [, { at = now, port = ephemeral, on_connect =
--- fn(conn), on_data, on_close, on_end }]) -> conn, at once; the SYN
--- leaves at `at`.
+-- node:connect(peer, port [, { at = now | after = d, port = ephemeral,
+-- on_connect = fn(conn), on_data, on_close, on_end }]) -> conn, at once;
+-- the SYN leaves at `at`.
 function Node:connect(peer, port, opts)
   local F = "node:connect"
-  local r = node_of(self, F)
+  local r = REC[self]
+  if r == nil or r.kind ~= "node" then r = self_of(self, "node", F) end
+  local S = r.S
   if r.router then fail(F, fmt("node '%s' is a router, which runs no application", r.name)) end
-  local pr = host_arg(F, 1, peer, r.S)
+  local pr = REC[peer]
+  if pr == nil or pr.kind ~= "node" or pr.S ~= S or pr.router then pr = host_arg(F, 1, peer, S) end
   if pr == r then argerror(F, 1, "a node cannot connect to itself here; give another node") end
-  if port == nil then argerror(F, 2, "port expected (an integer in [1, 65535]), got nil") end
-  port = opt_int(F, 2, "port", port, 1, 65535)
-  opts = options(F, 3, opts, set_of { "at", "after", "port", "on_connect", "on_data", "on_close", "on_end" })
-  local at = opt_time(F, 3, "at", opts.at)
-  local after = opt_time(F, 3, "after", opts.after)
-  local now = core.now(r.S.u)
-  if at and after then argerror(F, 3, "give at or after, not both") end
-  if after then at = now + after end
-  if at and at < now then
-    argerror(F, 3, fmt("at = %s s is in the past (now is %s s)", tcplab.format_time(at), tcplab.format_time(now)))
+  if mtype(port) ~= "integer" or port < 1 or port > 65535 then
+    if port == nil then argerror(F, 2, "port expected (an integer in [1, 65535]), got nil") end
+    port = opt_int(F, 2, "port", port, 1, 65535)
   end
-  local lport = opt_int(F, 3, "port", opts.port, 1, 65535, 0)
-  local h = handlers(F, 3, opts, { "on_connect", "on_data", "on_close", "on_end" })
-  local id, err = core.connect(r.S.u, r.id, pr.id, port, at, lport)
+  local h, at, lport = nil, nil, 0
+  if opts ~= nil then
+    h = with_callbacks(F, 3, opts, CONNECT_KEYS)
+    at = when(F, 3, opts.at, opts.after, S.u)
+    lport = opt_int(F, 3, "port", opts.port, 1, 65535, 0)
+  end
+  local id, err = core.connect(S.u, r.id, pr.id, port, at, lport)
   if not id then fail(F, err) end
-  r.S.handlers[id] = h
-  return conn_handle(r.S, id)
+  S.handlers[id] = h
+  return conn_handle(S, id)
 end
 
 -- ----------------------------------------------------- connections
@@ -1154,89 +1180,78 @@ local function conn_of(v, F)
   return r
 end
 
--- A connection that has ended (reached CLOSED) takes no more actions.
-local function live_conn(v, F)
-  local r = conn_of(v, F)
-  local info = core.info(r.S.u, r.id)
-  if info.closed_s and not r.is_listener then
-    fail(F, fmt("attempt to use a closed connection (#%d ended at %s s%s)", r.id,
-      tcplab.format_time(math.floor(info.closed_s * 1e9 + 0.5)),
-      info.error and (": " .. info.error) or ""))
-  end
-  return r, info
-end
+local ACTION_KEYS = set_of { "at", "after" }
 
 -- The time of an action: { at = t } (absolute) or { after = d } (from
--- now); neither is now.
+-- now); nil is now.
 local function action_time(F, n, opts, r)
-  opts = options(F, n, opts, { at = true, after = true })
-  local at = opt_time(F, n, "at", opts.at)
-  local after = opt_time(F, n, "after", opts.after)
-  local now = core.now(r.S.u)
-  if at and after then argerror(F, n, "give at or after, not both") end
-  if after then return now + after end
-  if at and at < now then
-    argerror(F, n, fmt("at = %s s is in the past (now is %s s)", tcplab.format_time(at), tcplab.format_time(now)))
-  end
-  return at
+  if opts == nil then return nil end
+  opts = options(F, n, opts, ACTION_KEYS)
+  return when(F, n, opts.at, opts.after, r.u)
 end
+
+-- The actions below run for every connection of an experiment: the
+-- checks that cost a C call each (is the simulation open, has the
+-- connection ended) are made by tcplab.core with the action itself, and
+-- an action on a closed connection comes back as "attempt to use a
+-- closed connection".
 
 -- conn:send(n_or_string [, { at = t | after = d }]): a string's bytes, or
 -- n generated bytes (byte k of the stream is k % 251).
 function Conn:send(data, opts)
-  local F = "conn:send"
-  local r = live_conn(self, F)
-  if r.is_listener then fail(F, "a listener sends nothing; use the connections it accepts") end
-  if type(data) == "number" then
-    data = math.tointeger(data)
-    if not data or data < 0 then
-      argerror(F, 1, "a byte count must be an integer >= 0, got " .. show(data))
+  local r = REC[self]
+  if r == nil or r.kind ~= "conn" then r = self_of(self, "conn", "conn:send") end
+  if r.is_listener then fail("conn:send", "a listener sends nothing; use the connections it accepts") end
+  if type(data) ~= "string" then
+    local n = mtype(data) == "float" and math.tointeger(data) or data
+    if mtype(n) ~= "integer" then
+      expected("conn:send", 1, "string of bytes or a byte count", data)
+    elseif n < 0 then
+      argerror("conn:send", 1, "a byte count must be an integer >= 0, got " .. show(data))
     end
-  elseif type(data) ~= "string" then
-    expected(F, 1, "string of bytes or a byte count", data)
+    data = n
   end
-  local at = action_time(F, 2, opts, r)
-  local ok, err = core.send(r.S.u, r.id, data, at)
-  if not ok then fail(F, err) end
+  local ok, err = core.send(r.u, r.id, data, action_time("conn:send", 2, opts, r))
+  if not ok then fail("conn:send", err) end
   return self
 end
 
 -- conn:shutdown{ at | after }: FIN after the queued data, keep receiving.
 function Conn:shutdown(opts)
-  local F = "conn:shutdown"
-  local r = live_conn(self, F)
-  if r.is_listener then fail(F, "a listener cannot shut down; use listener:close()") end
-  local ok, err = core.shutdown(r.S.u, r.id, action_time(F, 1, opts, r))
-  if not ok then fail(F, err) end
+  local r = REC[self]
+  if r == nil or r.kind ~= "conn" then r = self_of(self, "conn", "conn:shutdown") end
+  if r.is_listener then fail("conn:shutdown", "a listener cannot shut down; use listener:close()") end
+  local ok, err = core.shutdown(r.u, r.id, action_time("conn:shutdown", 1, opts, r))
+  if not ok then fail("conn:shutdown", err) end
   return self
 end
 
 -- conn:close{ at | after }: close after the queued data (FIN); on a
 -- listener, stop listening.
 function Conn:close(opts)
-  local F = "conn:close"
-  local r = live_conn(self, F)
-  local ok, err = core.conn_close(r.S.u, r.id, action_time(F, 1, opts, r))
-  if not ok then fail(F, err) end
+  local r = REC[self]
+  if r == nil or r.kind ~= "conn" then r = self_of(self, "conn", "conn:close") end
+  local ok, err = core.conn_close(r.u, r.id, action_time("conn:close", 1, opts, r))
+  if not ok then fail("conn:close", err) end
   return self
 end
 
 -- conn:abort{ at | after }: RST, queued data discarded.
 function Conn:abort(opts)
-  local F = "conn:abort"
-  local r = live_conn(self, F)
-  if r.is_listener then fail(F, "a listener cannot be aborted; use listener:close()") end
-  local ok, err = core.abort(r.S.u, r.id, action_time(F, 1, opts, r))
-  if not ok then fail(F, err) end
+  local r = REC[self]
+  if r == nil or r.kind ~= "conn" then r = self_of(self, "conn", "conn:abort") end
+  if r.is_listener then fail("conn:abort", "a listener cannot be aborted; use listener:close()") end
+  local ok, err = core.abort(r.u, r.id, action_time("conn:abort", 1, opts, r))
+  if not ok then fail("conn:abort", err) end
   return self
 end
 
 -- conn:read() -> the bytes received and not read yet ("" if none).
 function Conn:read()
-  local F = "conn:read"
-  local r = conn_of(self, F)
-  local data, err = core.recv(r.S.u, r.id)
-  if not data then fail(F, err) end
+  local r = REC[self]
+  if r == nil or r.kind ~= "conn" then r = self_of(self, "conn", "conn:read") end
+  local data, err = core.recv(r.u, r.id)
+  if not data then fail("conn:read", err) end
   return data
 end
 
@@ -1245,7 +1260,7 @@ function Conn:info()
   local r = conn_of(self, "conn:info")
   local info = core.info(r.S.u, r.id)
   info.node = r.node
-  info.listener = info.listener ~= 0 and r.S.conns[info.listener] or nil
+  info.listener = info.listener ~= 0 and conn_handle(r.S, info.listener) or nil
   return info
 end
 
@@ -1325,10 +1340,10 @@ local CONN_INFO = set_of {
   "bytes_sent", "bytes_received", "error", "native",
 }
 
-local function index_with(methods, fields, kind)
+-- __index of the handles: methods first (from a C function, as methods
+-- are looked up on every call), then fields.
+local function fields_of(fields, kind)
   return function(h, k)
-    local m = methods[k]
-    if m then return m end
     local r = REC[h]
     local f = fields[k]
     if f then return f(r) end
@@ -1341,9 +1356,9 @@ local function index_with(methods, fields, kind)
 end
 
 MT.sim.__index = Sim
-MT.node.__index = index_with(Node, NODE_FIELDS, "node")
-MT.link.__index = index_with(Link, LINK_FIELDS, "link")
-MT.conn.__index = index_with(Conn, CONN_OWN, "conn")
+MT.node.__index = core.index(Node, fields_of(NODE_FIELDS, "node"))
+MT.link.__index = core.index(Link, fields_of(LINK_FIELDS, "link"))
+MT.conn.__index = core.index(Conn, fields_of(CONN_OWN, "conn"))
 
 local function no_newindex(h, k)
   error(fmt("cannot set field %s of %s: handles are read-only", show(k), show(h)), 2)
