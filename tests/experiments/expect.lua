@@ -146,21 +146,27 @@ local function read(dir, name)
   return rows
 end
 
--- The three CSV files of a run and its metrics (name -> value).
+-- The metrics a script returned (dir/metrics.csv): name -> value, where
+-- numbers are numbers and anything else (booleans too) is text.
+function E.metrics(dir)
+  local m = {}
+  local f = io.open(dir .. "/metrics.csv")
+  if f then
+    f:close()
+    for _, r in ipairs(csv.read(dir .. "/metrics.csv")) do m[r.name] = r.value end
+  end
+  return m
+end
+
+-- The three CSV files of a run and its metrics.
 function E.results(dir)
-  local R = {
+  return {
     dir = dir,
     timeline = read(dir, "timeline.csv"),
     segments = read(dir, "segments.csv"),
     connections = read(dir, "connections.csv"),
-    metrics = {},
+    metrics = E.metrics(dir),
   }
-  local f = io.open(dir .. "/metrics.csv")
-  if f then
-    f:close()
-    for _, r in ipairs(csv.read(dir .. "/metrics.csv")) do R.metrics[r.name] = r.value end
-  end
-  return R
 end
 
 -- Rows of a list for which every field of `want` is equal.
