@@ -39,7 +39,8 @@ local param = tcplab.param
 local delay = param("delay", "20ms")
 local rate = param("rate", "10Mbps")
 local msl = param("msl", "30s")          -- run 1's MSL on the client
-local rto_min = param("rto_min", "1s")    -- the server's least RTO (RFC 6298: 1 s)
+local rto_min = param("rto_min", "1s")    -- the server's least RTO (RFC 6298: 1 s; at most
+                                          -- rto_initial, 1 s, unless that is set too)
 local server_wait = param("server_wait", 0.5)
 
 -- One run: the four-way close of experiment 2, with the client's last
