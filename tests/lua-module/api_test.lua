@@ -1,0 +1,409 @@
+-- The tcplab Lua API as DESIGN.md's contract defines it, in one process:
+-- objects and their metatables, times and rates, nodes, links and
+-- impairments, connections and their callbacks, result tables, ladders,
+-- errors inside callbacks, and closing and re-creating simulations.
+--
+-- Runs under the tcplab command and under the stock lua5.4:
+--   tcplab run api_test.lua --out DIR
+--   LUA_PATH=... LUA_CPATH=... lua5.4 api_test.lua DIR
+local H = dofile((arg[0]:match("^(.*)/") or ".") .. "/harness.lua")
+local tcplab = require("tcplab")
+local csv = require("tcplab.csv")
+
+local OUT = tcplab.out or arg[1] or os.tmpname() .. ".d"
+os.execute("mkdir -p '" .. OUT .. "'")
+
+-- Two hosts on a 10 Mbit/s, 20 ms link; the server closes what it
+-- accepts once the client has closed.
+local function pair(opts)
+  opts = opts or {}
+  local sim = tcplab.sim{ seed = opts.seed or 1 }
+  local client = sim:node("client", opts.client)
+  local server = sim:node("server", opts.server)
+  local link = sim:link(client, server, { rate = "10Mbps", delay = "20ms" })
+  return sim, client, server, link
+end
+
+H.test("module and metatables", function()
+  H.eq(type(tcplab.version), "string", "version")
+  local sim, client, _, link = pair()
+  local conn = client:connect(sim:nodes()[2], 80, { at = 1 })
+  H.eq(getmetatable(sim).__name, "tcplab.sim", "sim __name")
+  H.eq(getmetatable(client).__name, "tcplab.node", "node __name")
+  H.eq(getmetatable(link).__name, "tcplab.link", "link __name")
+  H.eq(getmetatable(conn).__name, "tcplab.conn", "conn __name")
+  H.eq(type(getmetatable(sim).__gc), "function", "sim __gc")
+  H.eq(getmetatable(sim).__gc, getmetatable(sim).__gc, "sim __gc")
+  H.eq(type(getmetatable(sim).__close), "function", "sim __close")
+  H.contains(tostring(sim), { "tcplab.sim", "seed 1", "2 nodes" }, "tostring(sim)")
+  H.contains(tostring(client), { "tcplab.node 'client'", "10.0.0.1", "tcp=tcplab" }, "tostring(node)")
+  H.contains(tostring(link), { "tcplab.link 'client-server'" }, "tostring(link)")
+  H.contains(tostring(conn), { "tcplab.conn #1", "client", "not opened yet", "CLOSED" }, "tostring(conn)")
+  H.eq(client.name, "client", "node.name")
+  H.eq(client.addr, "10.0.0.1", "node.addr")
+  H.eq(link.a, client, "link.a")
+  H.eq(conn.node, client, "conn.node")
+  H.eq(conn.id, 1, "conn.id")
+  H.eq(conn.flow, nil, "flow before opening")
+  H.raises(function() conn.id = 3 end, { "read-only" }, "assigning a field")
+  sim:close()
+  H.contains(tostring(sim), { "closed" }, "tostring(closed sim)")
+  H.contains(tostring(conn), { "closed simulation" }, "tostring(conn of closed sim)")
+end)
+
+H.test("times, rates and parameter values", function()
+  H.eq(tcplab.time("20ms"), 0.02, "20ms")
+  H.eq(tcplab.time("1.5s"), 1.5, "1.5s")
+  H.eq(tcplab.time(2), 2, "2")
+  H.eq(tcplab.time("250us"), 0.00025, "250us")
+  H.eq(tcplab.time("2min"), 120, "2min")
+  H.eq(tcplab.time("30"), 30, "bare number string")
+  H.eq(tcplab.time("-1s"), nil, "negative time")
+  H.eq(tcplab.rate("10Mbps"), 10000000, "10Mbps")
+  H.eq(math.type(tcplab.rate("10Mbps")), "integer", "rate is an integer")
+  H.eq(tcplab.rate("64kbps"), 64000, "64kbps")
+  H.eq(tcplab.rate("1.5 Gbit/s"), 1500000000, "1.5 Gbit/s")
+  H.eq(tcplab.rate(1e6), 1000000, "bit/s number")
+  H.eq(tcplab.rate("10MBps"), nil, "bytes are refused")
+  H.eq(tcplab.value("3"), 3, "3")
+  H.eq(math.type(tcplab.value("3")), "integer", "3 is an integer")
+  H.eq(tcplab.value("0.5"), 0.5, "0.5")
+  H.eq(tcplab.value("-2"), -2, "-2")
+  H.eq(tcplab.value("1e3"), 1000.0, "1e3")
+  H.eq(tcplab.value("20ms"), "20ms", "20ms stays a string")
+  H.eq(tcplab.value("true"), true, "true")
+  H.eq(tcplab.value("false"), false, "false")
+  H.eq(tcplab.value("0x10"), "0x10", "hex is text")
+  H.eq(tcplab.format_time(1500000000), "1.500000000", "format_time")
+  H.eq(tcplab.defaults.msl, 30, "default msl (s)")
+  H.eq(tcplab.defaults.fin_wait_2_timeout, false, "default fin_wait_2_timeout (never)")
+  H.eq(tcplab.defaults.syn_retries, 6, "default syn_retries")
+  local saved = tcplab.params
+  tcplab.params = { loss = 0.2, rtt = "40ms" }
+  H.eq(tcplab.param("loss", 0.1), 0.2, "param set")
+  H.eq(tcplab.param("seedless", 7), 7, "param default")
+  H.eq(tcplab.param("rtt", 0.05), "40ms", "a time string for a time default")
+  tcplab.params = saved
+end)
+
+H.test("handshake, data, close: callbacks, fields and rows", function()
+  local sim, client, server = pair{ client = { msl = "1s" }, server = { msl = "1s" } }
+  local log = {}
+  local function note(s) log[#log + 1] = s end
+  server:listen(80, {
+    on_accept = function(c) note("accept " .. c.state) end,
+    on_data = function(c, n)
+      local data = c:read()
+      H.eq(#data, n, "on_data nbytes")
+      note("server data " .. data)
+      c:send("world")
+    end,
+    on_close = function(c) note("server peer closed") c:close() end,
+    on_end = function(c, err) note("server end " .. tostring(err)) end,
+  })
+  local conn = client:connect(server, 80, {
+    at = 1,
+    on_connect = function(c) note("connect " .. c.state) c:send("hello") end,
+    on_data = function(c) note("client data " .. c:read()) end,
+    on_close = function() note("client peer closed") end,
+    on_end = function(c, err) note("client end " .. tostring(err)) end,
+  })
+  conn:close{ at = 2 }
+  sim:run()
+  H.eq(table.concat(log, "; "), table.concat({
+    "connect ESTABLISHED", "accept ESTABLISHED", "server data hello", "client data world",
+    "server peer closed", "client peer closed", "server end nil", "client end nil",
+  }, "; "), "callback order")
+
+  -- A 50-byte SYN (PPP 2 + IP 20 + TCP 28) takes 40 us at 10 Mbit/s,
+  -- the SYN|ACK the same: the client is ESTABLISHED 1 RTT after its SYN.
+  H.near(conn.handshake_s, 0.04008, "handshake_s", 1e-12)
+  H.eq(conn.state, "CLOSED", "state")
+  H.eq(conn.error, nil, "error")
+  H.eq(conn.role, "active", "role")
+  H.check(conn.flow:match("^10%.0%.0%.1:%d+%-10%.0%.0%.2:80$"), "flow: " .. tostring(conn.flow))
+  H.eq(conn.bytes_sent, 5, "bytes_sent")
+  H.eq(conn.bytes_received, 5, "bytes_received")
+  H.eq(table.concat(conn:states(), " "),
+    "CLOSED SYN_SENT ESTABLISHED FIN_WAIT_1 FIN_WAIT_2 TIME_WAIT CLOSED", "states")
+  H.near(conn:entered("CLOSED") - conn:entered("TIME_WAIT"), 2.0, "TIME_WAIT = 2*MSL", 1e-9)
+  H.eq(conn:entered("CLOSING"), nil, "never CLOSING")
+
+  local tl = sim:timeline()
+  H.check(#tl > 10, "timeline rows")
+  local row = tl[1]
+  for _, k in ipairs { "time_s", "node", "conn", "flow", "from_state", "to_state", "event" } do
+    H.check(row[k] ~= nil, "timeline column " .. k)
+  end
+  H.eq(math.type(row.time_s), "float", "time_s is a number")
+  local syn = tcplab.first(tl, { event = "rcv", flags = "SYN" })
+  H.eq(math.type(syn.seq), "integer", "seq is an integer")
+  H.eq(syn.rel_seq, 0, "rel_seq of the SYN")
+  H.eq(syn.rel_ack, nil, "no rel_ack before the server's ISN is known")
+  H.eq(syn.node, "server", "node is its name")
+  H.eq(tcplab.first(tl, { event = "app_connect" }).flags, nil, "empty cell is nil")
+  local mine = conn:timeline()
+  H.eq(#mine, tcplab.count(tl, { conn = conn.id }), "conn:timeline")
+  H.eq(#tcplab.column(mine, "time_s"), #mine, "tcplab.column")
+
+  local conns = sim:connections()
+  H.eq(#conns, 2, "connections rows (listeners are not connections)")
+  local crow = tcplab.first(conns, { conn = conn.id })
+  H.eq(crow.final_state, "CLOSED", "final_state")
+  H.eq(crow.handshake_s, conn.handshake_s, "handshake_s in the row")
+  H.eq(crow.error, nil, "no error")
+  H.eq(crow.role, "active", "role in the row")
+
+  -- The tables are exactly the CSV files, read back.
+  local dir = OUT .. "/rows"
+  H.eq(sim:write_csv(dir), true, "write_csv")
+  for name, rows in pairs { timeline = tl, segments = sim:segments(), connections = conns } do
+    local back = assert(csv.read(dir .. "/" .. name .. ".csv",
+      { strings = { "node", "from_node", "to_node", "link" } }))
+    H.eq(#back, #rows, name .. " row count")
+    for i, r in ipairs(rows) do
+      for _, col in ipairs(tcplab.columns[name]) do
+        if r[col] ~= back[i][col] then
+          H.check(false, ("%s row %d %s: table %s, file %s"):format(name, i, col,
+            H.show(r[col]), H.show(back[i][col])))
+        end
+      end
+    end
+  end
+  local text = sim:ladder(conn)
+  H.contains(text, { "client", "server", "SYN seq=0", "TIME_WAIT" }, "ladder")
+  H.eq(sim:ladder(conn.flow), text, "ladder by flow")
+  local svg = OUT .. "/hs.svg"
+  H.eq(sim:ladder_svg(conn, svg), true, "ladder_svg")
+  H.contains(H.read(svg) or "", { "<svg" }, "svg file")
+  sim:close()
+end)
+
+H.test("actions at times, run{stop}, sim:at", function()
+  local sim, client, server = pair()
+  local seen = {}
+  sim:at("1.5s", function(s)
+    seen[#seen + 1] = s:now()
+    s:at(s:now() + 0.25, function() seen[#seen + 1] = sim:now() end)
+  end)
+  server:listen(80)
+  local conn = client:connect(server, 80, { at = 1 })
+  sim:run{ stop = 1.6 }
+  H.eq(sim:now(), 1.6, "now after run{stop}")
+  H.eq(#seen, 1, "first timer")
+  conn:send(3000, { after = 0.1 })
+  conn:shutdown{ at = 1.8 }
+  sim:run{ stop = "2s" }
+  H.eq(#seen, 2, "timer set from a timer")
+  H.eq(seen[2], 1.75, "its time")
+  H.eq(conn.bytes_sent, 3000, "generated bytes")
+  H.eq(conn.state, "FIN_WAIT_2", "after shutdown")
+  local server_conn = sim:connections()[2]
+  H.eq(server_conn.bytes_received, 3000, "peer received")
+  sim:close()
+end)
+
+H.test("drops, delays, loss and errors", function()
+  -- The server's first FIN is lost and retransmitted after its RTO.
+  local sim, client, server, link = pair()
+  link:drop{ from = server, flags = "FIN", nth = 1 }
+  server:listen(80, { on_accept = function(c) c:close{ after = 0.5 } end })
+  local conn = client:connect(server, 80, { at = 1.0 })
+  conn:close{ at = 2.0 }
+  sim:run{ stop = 300 }
+  local dropped = tcplab.where(sim:segments(), { action = "dropped" })
+  H.eq(#dropped, 1, "one segment dropped")
+  H.eq(dropped[1].reason, "rule", "dropped by the rule")
+  H.eq(dropped[1].from_node, "server", "the server's")
+  H.eq(dropped[1].flags, "FIN|ACK", "its FIN")
+  local srow = tcplab.first(sim:connections(), { role = "passive" })
+  H.check(srow.retransmissions >= 1, "the FIN was retransmitted")
+  sim:close()
+
+  -- A delayed SYN: the handshake takes 100 ms longer.
+  sim, client, server, link = pair()
+  link:delay{ from = client, flags = "SYN", exact = true, by = "100ms" }
+  server:listen(80)
+  conn = client:connect(server, 80, { at = 1 })
+  sim:run{ stop = 5 }
+  H.near(conn.handshake_s, 0.14008, "delayed handshake", 1e-12)
+  sim:close()
+
+  -- Every SYN lost: the client gives up after its retries.
+  sim, client, server, link = pair{ client = { syn_retries = 1, rto_initial = "200ms", rto_min = "200ms" } }
+  link:loss{ from = client, p = 1 }
+  server:listen(80)
+  local ended
+  conn = client:connect(server, 80, { on_end = function(_, err) ended = err end })
+  sim:run()
+  H.eq(ended, "timed_out", "on_end error")
+  H.eq(conn.error, "timed_out", "conn.error")
+  H.eq(conn.syn_tx, 2, "syn_tx")
+  H.eq(tcplab.first(sim:connections(), { conn = conn.id }).error, "timed_out", "error column")
+  sim:close()
+
+  -- Bursty loss: in the Bad state every segment is lost.
+  sim, client, server, link = pair()
+  link:loss{ from = client, model = "gilbert", p = 1, r = 0, h = 0, k = 1 }
+  server:listen(80)
+  client:connect(server, 80)
+  sim:run{ stop = 2 }
+  H.eq(tcplab.first(sim:segments(), { action = "dropped" }).reason, "burst", "burst loss")
+  sim:close()
+
+  -- No listener: refused; an abort resets the peer.
+  sim, client, server = pair()
+  conn = client:connect(server, 81)
+  sim:run{ stop = 1 }
+  H.eq(conn.error, "refused", "refused")
+  server:listen(80)
+  local peer
+  server:listen(90, { on_accept = function(c) peer = c end })
+  conn = client:connect(server, 90, { at = 2 })
+  conn:abort{ at = 3 }
+  sim:run{ stop = 4 }
+  H.eq(conn.error, "aborted", "aborted")
+  H.eq(peer.error, "reset", "reset")
+  sim:close()
+end)
+
+H.test("inject, pcap, half-close, ns-3's TCP, dumbbell", function()
+  -- RFC 9293 figure 8: an old duplicate SYN arrives first; the client
+  -- answers the server's SYN|ACK with RST and the real SYN then opens.
+  local sim, client, server, link = pair()
+  link:delay{ from = client, flags = "SYN", exact = true, by = "100ms" }
+  link:pcap(OUT .. "/dup")
+  server:listen(80)
+  local conn = client:connect(server, 80, { at = 1, port = 40000 })
+  link:inject{ at = 1.001, from = client, conn = conn, flags = "SYN", rel_seq = -90000 }
+  sim:run{ stop = 3 }
+  H.eq(conn.state, "ESTABLISHED", "opened despite the old SYN")
+  H.check(tcplab.first(sim:segments(), { from_node = "client", action = "sent", flags = "RST" }),
+    "the client reset the old connection")
+  H.check(H.read(OUT .. "/dup-client.pcap"), "pcap file")
+  sim:close()
+
+  -- Half-close: the server keeps sending after the client's FIN.
+  sim, client, server = pair()
+  local got = 0
+  server:listen(80, { on_close = function(c) c:send(10000):close() end })
+  conn = client:connect(server, 80, { on_data = function(c, n) got = got + #c:read() end })
+  conn:shutdown{ at = 1 }
+  sim:run()
+  H.eq(got, 10000, "received after shutdown")
+  H.eq(conn.state, "CLOSED", "closed in the end")
+  sim:close()
+
+  -- ns-3's TCP as a client of tcplab's.
+  sim, client, server = pair{ client = { tcp = "ns3", mss = 1000 } }
+  H.eq(client.tcp, "ns3", "node.tcp")
+  server:listen(80, { on_accept = function(c) c:close() end })
+  conn = client:connect(server, 80, { at = 1 })
+  sim:run{ stop = 10 }
+  H.eq(conn.native, true, "native connection")
+  H.check(conn.handshake_s and conn.handshake_s > 0.04, "native handshake")
+  sim:close()
+
+  -- A dumbbell: client i reaches server i through the bottleneck.
+  sim = tcplab.sim()
+  local d = sim:dumbbell{ n = 2, access = { delay = "1ms" }, bottleneck = { rate = "1Mbps", delay = "10ms" } }
+  H.eq(#d.clients, 2, "clients")
+  H.eq(d.servers[2].name, "s2", "server name")
+  H.eq(d.left.router, true, "left router")
+  H.eq(d.bottleneck.name, "left-right", "bottleneck")
+  H.eq(#d.access, 4, "access links")
+  d.servers[2]:listen(80)
+  conn = d.clients[2]:connect(d.servers[2], 80)
+  sim:run{ stop = 1 }
+  H.eq(conn.state, "ESTABLISHED", "across the dumbbell")
+  sim:close()
+end)
+
+H.test("the counterfactual two-way handshake, only by name", function()
+  local sim = tcplab.sim()
+  local node = sim:node("x", { handshake = "two-way (counterfactual)" })
+  H.contains(tostring(node), { "COUNTERFACTUAL" }, "labelled")
+  local plain = sim:node("y", { handshake = "three-way" })
+  H.check(not tostring(plain):find("COUNTERFACTUAL"), "not labelled")
+  H.raises(function() sim:node("z", { handshake = "two-way" }) end, { "two-way (counterfactual)" })
+  local client = sim:node("c")
+  sim:link(client, node, { delay = "20ms" })
+  node:listen(80)
+  client:connect(sim:nodes()[1], 80)
+  sim:run{ stop = 1 }
+  local passive = tcplab.first(sim:connections(), { role = "passive" })
+  -- ESTABLISHED as soon as its SYN|ACK leaves: when the SYN arrived.
+  local syn_rcvd = tcplab.first(sim:timeline(), { node = "x", to_state = "SYN_RECEIVED" })
+  H.eq(passive.established_s, syn_rcvd.time_s, "established at once")
+  sim:close()
+end)
+
+H.test("errors in callbacks stop the run", function()
+  local sim, client, server = pair()
+  local later = false
+  server:listen(80, { on_data = function() error("bad data") end })
+  local conn = client:connect(server, 80, { on_connect = function(c) c:send("x") end })
+  sim:at(5, function() later = true end)
+  local t0 = debug.getinfo(1, "l").currentline
+  local ok, err = pcall(sim.run, sim)
+  H.check(not ok, "sim:run raised")
+  H.contains(err, { "sim:run: stopped at", "on_data callback", "api_test.lua:" .. (t0 - 3) .. ": bad data",
+    "stack traceback:" }, "message")
+  H.check(sim:now() < 1, "stopped at once: " .. sim:now())
+  H.eq(later, false, "nothing after the error ran")
+  -- The simulation is still usable: running again goes on.
+  sim:run()
+  H.eq(later, true, "went on")
+  H.eq(conn.state, "ESTABLISHED", "conn")
+
+  sim:at(sim:now() + 1, function() sim:run() end)
+  ok, err = pcall(sim.run, sim)
+  H.contains(err, { "a sim:at function", "not allowed inside a callback" }, "run inside a callback")
+  sim:at(sim:now() + 1, function() sim:close() end)
+  ok, err = pcall(sim.run, sim)
+  H.contains(err, { "sim:close", "runs" }, "close inside a callback")
+  sim:at(sim:now() + 1, function() error({}) end)
+  ok, err = pcall(sim.run, sim)
+  H.contains(err, { "error object is a table value" }, "non-string error")
+  sim:close()
+end)
+
+H.test("closing and making simulations in one process", function()
+  local function scenario()
+    local sim, client, server = pair{ seed = 5 }
+    server:listen(80, { on_accept = function(c) c:close() end })
+    client:connect(server, 80, { at = 0.5 }):close{ at = 1 }
+    sim:run()
+    local rows = sim:timeline()
+    sim:close()
+    return rows
+  end
+  local a, b = scenario(), scenario()
+  H.eq(#a, #b, "same number of rows")
+  local same = true
+  for i, r in ipairs(a) do
+    for _, col in ipairs(tcplab.columns.timeline) do
+      if r[col] ~= b[i][col] then same = false end
+    end
+  end
+  H.check(same, "the same run twice in one process gives the same rows")
+
+  -- One simulation at a time; an unreachable one is collected to make
+  -- room, and one closed by <close> too.
+  local s1 = tcplab.sim()
+  H.raises(function() tcplab.sim() end, { "tcplab.sim: a simulation already exists", "sim:close()" })
+  s1 = nil -- luacheck: ignore
+  local s2 = tcplab.sim()
+  s2:node("n")
+  do
+    s2:close()
+    local s3 <close> = tcplab.sim()
+    s3:node("n")
+  end
+  local s4 = tcplab.sim{ seed = 9 }
+  H.contains(tostring(s4), { "seed 9", "0 nodes" }, "fresh simulation")
+  s4:close()
+  s4:close() -- twice is fine
+end)
+
+H.finish()

@@ -1,0 +1,484 @@
+/* The sim C API: lifecycle, errors, application actions and callbacks,
+ * trace rows and CSV files (issue 4 points 3, 5, 6 and 8). */
+#include "sim_util.h"
+
+#include <sys/stat.h>
+
+/* ---------------------------------------------------------- lifecycle */
+
+static void create_destroy_create(void **state) {
+  (void)state;
+  tcplab_sim *a = NULL, *b = NULL;
+  OK(tcplab_sim_create(1, &a));
+  g_sim = a;
+  assert_non_null(a);
+  /* ns-3 has one simulator per process: a second one is refused. */
+  assert_int_equal(tcplab_sim_create(2, &b), TCPLAB_SIM_ERR_EXISTS);
+  assert_null(b);
+  assert_non_null(strstr(tcplab_sim_last_error(), "already exists"));
+  OK(tcplab_sim_node(a, "n", NULL));
+  OK(tcplab_sim_destroy(a));
+  OK(tcplab_sim_create(2, &b));
+  g_sim = b;
+  /* Node ids and time start afresh. */
+  assert_int_equal(tcplab_sim_node(b, "n", NULL), 0);
+  assert_int_equal(tcplab_sim_now(b), 0);
+  OK(tcplab_sim_destroy(b));
+  assert_int_equal(tcplab_sim_destroy(NULL), TCPLAB_SIM_OK);
+  assert_int_equal(tcplab_sim_create(1, NULL), TCPLAB_SIM_ERR_INVAL);
+}
+
+static void errors_are_returned_with_messages(void **state) {
+  (void)state;
+  tcplab_sim *sim;
+  OK(tcplab_sim_create(1, &sim));
+  g_sim = sim;
+  assert_int_equal(tcplab_sim_node(sim, "", NULL), TCPLAB_SIM_ERR_INVAL);
+  assert_int_equal(tcplab_sim_node(sim, NULL, NULL), TCPLAB_SIM_ERR_INVAL);
+  int a = tcplab_sim_node(sim, "a", NULL);
+  OK(a);
+  assert_int_equal(tcplab_sim_node(sim, "a", NULL), TCPLAB_SIM_ERR_NAME);
+  assert_non_null(strstr(tcplab_sim_last_error(), "'a'"));
+  struct tcplab_config bad;
+  tcplab_config_default(&bad);
+  bad.mss = 0;
+  struct tcplab_sim_node_opts o = {.config = &bad};
+  assert_int_equal(tcplab_sim_node(sim, "b", &o), TCPLAB_SIM_ERR_INVAL);
+  assert_non_null(strstr(tcplab_sim_last_error(), "mss"));
+  o.config = NULL;
+  o.tcp = 7;
+  assert_int_equal(tcplab_sim_node(sim, "b", &o), TCPLAB_SIM_ERR_INVAL);
+  int b = tcplab_sim_node(sim, "b", NULL);
+  OK(b);
+  int r = tcplab_sim_router(sim, "r");
+  OK(r);
+  assert_int_equal(tcplab_sim_node_find(sim, "b"), b);
+  assert_int_equal(tcplab_sim_node_find(sim, "zz"), TCPLAB_SIM_ERR_NOTFOUND);
+  assert_string_equal(tcplab_sim_node_name(sim, r), "r");
+  assert_null(tcplab_sim_node_name(sim, 99));
+  uint32_t addr;
+  assert_int_equal(tcplab_sim_node_addr(sim, a, &addr), TCPLAB_SIM_ERR_STATE);
+
+  assert_int_equal(tcplab_sim_link(sim, a, a, NULL), TCPLAB_SIM_ERR_INVAL);
+  assert_int_equal(tcplab_sim_link(sim, a, 42, NULL), TCPLAB_SIM_ERR_NOTFOUND);
+  struct tcplab_sim_link_opts lo = {.loss = 1.5};
+  assert_int_equal(tcplab_sim_link(sim, a, b, &lo), TCPLAB_SIM_ERR_INVAL);
+  assert_non_null(strstr(tcplab_sim_last_error(), "loss"));
+  int l = tcplab_sim_link(sim, a, b, NULL);
+  OK(l);
+  assert_string_equal(tcplab_sim_link_name(sim, l), "a-b");
+  OK(tcplab_sim_node_addr(sim, a, &addr));
+  assert_int_equal(addr, 0x0a000001);
+  OK(tcplab_sim_node_addr(sim, b, &addr));
+  assert_int_equal(addr, 0x0a000002);
+  /* A second link between the same nodes gets its own name. */
+  int l2 = tcplab_sim_link(sim, a, b, NULL);
+  OK(l2);
+  assert_string_equal(tcplab_sim_link_name(sim, l2), "a-b#2");
+
+  assert_int_equal(tcplab_sim_link_loss(sim, l, r, 0.1), TCPLAB_SIM_ERR_INVAL);
+  assert_int_equal(tcplab_sim_link_loss(sim, 9, a, 0.1),
+                   TCPLAB_SIM_ERR_NOTFOUND);
+  assert_int_equal(tcplab_sim_link_gilbert(sim, l, a, 2, 0, 0, 1),
+                   TCPLAB_SIM_ERR_INVAL);
+  assert_int_equal(tcplab_sim_listen(sim, r, 80, 0), TCPLAB_SIM_ERR_INVAL);
+  assert_int_equal(tcplab_sim_listen(sim, a, 0, 0), TCPLAB_SIM_ERR_INVAL);
+  assert_int_equal(tcplab_sim_connect(sim, a, b, 0, 0, 0),
+                   TCPLAB_SIM_ERR_INVAL);
+  OK(tcplab_sim_listen(sim, b, 80, 0));
+  assert_int_equal(tcplab_sim_listen(sim, b, 80, 0), TCPLAB_SIM_ERR_STATE);
+  struct tcplab_sim_conn_info ci;
+  assert_int_equal(tcplab_sim_conn_info(sim, 77, &ci), TCPLAB_SIM_ERR_NOTFOUND);
+  assert_int_equal(tcplab_sim_close(sim, 77, 0), TCPLAB_SIM_ERR_NOTFOUND);
+  OK(tcplab_sim_run(sim, TCPLAB_S(1)));
+  assert_int_equal(tcplab_sim_now(sim), TCPLAB_S(1));
+  assert_int_equal(tcplab_sim_run(sim, TCPLAB_MS(500)), TCPLAB_SIM_ERR_INVAL);
+  assert_int_equal(tcplab_sim_connect(sim, a, b, 80, TCPLAB_MS(1), 0),
+                   TCPLAB_SIM_ERR_INVAL);
+  assert_int_equal(tcplab_sim_stop(sim), TCPLAB_SIM_ERR_STATE);
+  assert_int_equal(tcplab_sim_write_csv(sim, ""), TCPLAB_SIM_ERR_INVAL);
+  assert_int_equal(tcplab_sim_write_csv(sim, "/proc/no/such/dir"),
+                   TCPLAB_SIM_ERR_IO);
+
+  static const int codes[] = {
+      TCPLAB_SIM_OK,           TCPLAB_SIM_ERR_INVAL,    TCPLAB_SIM_ERR_EXISTS,
+      TCPLAB_SIM_ERR_NOTFOUND, TCPLAB_SIM_ERR_STATE,    TCPLAB_SIM_ERR_NAME,
+      TCPLAB_SIM_ERR_IO,       TCPLAB_SIM_ERR_INTERNAL, TCPLAB_ERR_RESET};
+  for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+    assert_true(strlen(tcplab_sim_strerror(codes[i])) > 0);
+  }
+  OK(tcplab_sim_destroy(sim));
+}
+
+/* ------------------------------------------------- a whole connection */
+
+struct log {
+  int listener;
+  int accepted, connected, peer_closed, ended, timers;
+  int ended_conn[4], ended_error[4];
+  char received[2][64];
+  size_t received_len[2];
+  int client_conn;
+  bool close_in_accept;
+  bool shutdown_in_accept;
+  bool stop_in_timer;
+  int destroy_rc, run_rc;
+};
+
+static void on_accept(void *u, tcplab_sim *sim, int listener, int conn) {
+  struct log *g = u;
+  CHECK(listener == g->listener);
+  g->accepted++;
+  struct tcplab_sim_conn_info ci;
+  CHECK(tcplab_sim_conn_info(sim, conn, &ci) >= 0);
+  CHECK(ci.state == TCPLAB_ESTABLISHED);
+  CHECK(ci.listener == listener);
+  /* Callbacks may call the API, including ending the connection. */
+  if (g->close_in_accept || g->shutdown_in_accept) {
+    CHECK(tcplab_sim_send(sim, conn, "world", 5, TCPLAB_SIM_NOW) >= 0);
+  }
+  if (g->close_in_accept) {
+    CHECK(tcplab_sim_close(sim, conn, TCPLAB_SIM_NOW) >= 0);
+  }
+  if (g->shutdown_in_accept) {
+    CHECK(tcplab_sim_shutdown(sim, conn, TCPLAB_SIM_NOW) >= 0);
+  }
+}
+
+static void on_connected(void *u, tcplab_sim *sim, int conn) {
+  (void)sim;
+  struct log *g = u;
+  CHECK(conn == g->client_conn);
+  g->connected++;
+}
+
+static void on_data(void *u, tcplab_sim *sim, int conn, size_t n) {
+  struct log *g = u;
+  int side = conn == g->client_conn ? 0 : 1;
+  /* Keep the first 63 bytes, read and count the rest. */
+  int64_t got =
+      tcplab_sim_recv(sim, conn, g->received[side] + g->received_len[side],
+                      63 - g->received_len[side]);
+  g->received_len[side] += (size_t)got;
+  char scratch[4096];
+  int64_t more;
+  while ((more = tcplab_sim_recv(sim, conn, scratch, sizeof scratch)) > 0) {
+    got += more;
+  }
+  CHECK(got == (int64_t)n);
+}
+
+static void on_peer_closed(void *u, tcplab_sim *sim, int conn) {
+  (void)sim;
+  (void)conn;
+  struct log *g = u;
+  g->peer_closed++;
+}
+
+static void on_ended(void *u, tcplab_sim *sim, int conn, int error) {
+  struct log *g = u;
+  struct tcplab_sim_conn_info ci;
+  CHECK(tcplab_sim_conn_info(sim, conn, &ci) >= 0);
+  CHECK(ci.state == TCPLAB_CLOSED);
+  g->ended_conn[g->ended] = conn;
+  g->ended_error[g->ended] = error;
+  g->ended++;
+}
+
+static void on_timer(void *u, tcplab_sim *sim, void *arg) {
+  struct log *g = u;
+  CHECK(arg == g);
+  g->timers++;
+  g->destroy_rc = tcplab_sim_destroy(sim);
+  g->run_rc = tcplab_sim_run(sim, TCPLAB_TIME_NEVER);
+  if (g->stop_in_timer) {
+    CHECK(tcplab_sim_stop(sim) >= 0);
+  }
+}
+
+static const struct tcplab_sim_callbacks callbacks = {
+    .accept = on_accept,
+    .connected = on_connected,
+    .data = on_data,
+    .peer_closed = on_peer_closed,
+    .ended = on_ended,
+    .timer = on_timer,
+};
+
+/* The server answers "world" in its accept callback and closes there
+ * (or, when the client's "hello" comes after the handshake, as from ns-3's
+ * TCP, half-closes: a closed socket discards what still arrives). */
+static void one_connection(enum tcplab_sim_tcp ckind,
+                           enum tcplab_sim_tcp skind) {
+  struct pair p = pair_new(1, ckind, skind, 10000000, TCPLAB_MS(20));
+  struct log g = {.close_in_accept = ckind == TCPLAB_SIM_TCP_TCPLAB,
+                  .shutdown_in_accept = ckind == TCPLAB_SIM_TCP_NS3};
+  tcplab_sim_set_callbacks(p.sim, &callbacks, &g);
+  g.listener = tcplab_sim_listen(p.sim, p.server, 80, 16);
+  OK(g.listener);
+  g.client_conn =
+      tcplab_sim_connect(p.sim, p.client, p.server, 80, TCPLAB_S(1), 0);
+  OK(g.client_conn);
+  OK(tcplab_sim_send(p.sim, g.client_conn, "hello", 5, TCPLAB_S(1)));
+  OK(tcplab_sim_close(p.sim, g.client_conn, TCPLAB_S(2)));
+  OK(tcplab_sim_at(p.sim, TCPLAB_S(3), &g));
+  OK(tcplab_sim_run(p.sim, TCPLAB_TIME_NEVER));
+  assert_checks();
+
+  assert_int_equal(g.accepted, 1);
+  assert_int_equal(g.connected, 1);
+  assert_int_equal(g.peer_closed, 2);
+  assert_int_equal(g.ended, 2);
+  assert_int_equal(g.timers, 1);
+  assert_int_equal(g.destroy_rc, TCPLAB_SIM_ERR_STATE);
+  assert_int_equal(g.run_rc, TCPLAB_SIM_ERR_STATE);
+  assert_int_equal(g.ended_error[0], 0);
+  assert_int_equal(g.ended_error[1], 0);
+  assert_memory_equal(g.received[0], "world", 5);
+  assert_memory_equal(g.received[1], "hello", 5);
+  assert_int_equal(g.received_len[0], 5);
+  assert_int_equal(g.received_len[1], 5);
+
+  int server_conn = g.client_conn + 1;
+  char path[256];
+  /* The server closed first (in accept): it is the active closer. */
+  assert_string_equal(state_path(p.sim, g.client_conn, path, sizeof path),
+                      "CLOSED>SYN_SENT>ESTABLISHED>CLOSE_WAIT>LAST_ACK>CLOSED");
+  assert_string_equal(state_path(p.sim, server_conn, path, sizeof path),
+                      "LISTEN>SYN_RECEIVED>ESTABLISHED>FIN_WAIT_1>"
+                      "FIN_WAIT_2>TIME_WAIT>CLOSED");
+  assert_string_equal(state_path(p.sim, g.listener, path, sizeof path),
+                      "CLOSED>LISTEN");
+
+  struct tcplab_sim_conn_info c, s;
+  OK(tcplab_sim_conn_info(p.sim, g.client_conn, &c));
+  OK(tcplab_sim_conn_info(p.sim, server_conn, &s));
+  assert_string_equal(c.flow, s.flow);
+  assert_int_equal(c.role, TCPLAB_ROLE_ACTIVE);
+  assert_int_equal(s.role, TCPLAB_ROLE_PASSIVE);
+  assert_int_equal(c.local.addr, 0x0a000001);
+  assert_int_equal(c.remote.addr, 0x0a000002);
+  assert_int_equal(c.remote.port, 80);
+  assert_int_equal(s.local.port, 80);
+  assert_int_equal(s.remote.port, c.local.port);
+  assert_int_equal(c.native, ckind == TCPLAB_SIM_TCP_NS3);
+  assert_int_equal(c.open, TCPLAB_S(1));
+  assert_true(c.established > c.open);
+  assert_int_equal(c.handshake, c.established - c.open);
+  assert_int_equal(c.close, TCPLAB_S(2));
+  assert_int_equal(c.syn_tx, 1);
+  assert_int_equal(s.syn_tx, 1);
+  assert_int_equal(c.bytes_sent, 5);
+  assert_int_equal(c.bytes_received, 5);
+  assert_int_equal(s.bytes_sent, 5);
+  assert_int_equal(s.bytes_received, 5);
+  assert_int_equal(c.retransmissions, 0);
+  assert_int_equal(c.error, 0);
+  char flow[64];
+  snprintf(flow, sizeof flow, "10.0.0.1:%u-10.0.0.2:80", c.local.port);
+  assert_string_equal(c.flow, flow);
+
+  /* Every timeline and segment row of the connection names that flow. */
+  int64_t n = tcplab_sim_rows(p.sim, TCPLAB_SIM_SEGMENTS);
+  assert_true(n >= 9);
+  for (int64_t i = 0; i < n; i++) {
+    struct tcplab_sim_segment_row r;
+    OK(tcplab_sim_segment_row(p.sim, i, &r));
+    assert_string_equal(r.flow, flow);
+    assert_int_equal(r.link, p.link);
+  }
+  OK(tcplab_sim_destroy(p.sim));
+}
+
+static void tcplab_to_tcplab(void **state) {
+  (void)state;
+  one_connection(TCPLAB_SIM_TCP_TCPLAB, TCPLAB_SIM_TCP_TCPLAB);
+}
+
+static void native_to_tcplab_small(void **state) {
+  (void)state;
+  one_connection(TCPLAB_SIM_TCP_NS3, TCPLAB_SIM_TCP_TCPLAB);
+}
+
+static void tcplab_to_native_small(void **state) {
+  (void)state;
+  one_connection(TCPLAB_SIM_TCP_TCPLAB, TCPLAB_SIM_TCP_NS3);
+}
+
+/* ------------------------------------------------------ run and stop */
+
+static void run_until_and_stop(void **state) {
+  (void)state;
+  struct pair p = pair_new(3, TCPLAB_SIM_TCP_TCPLAB, TCPLAB_SIM_TCP_TCPLAB,
+                           10000000, TCPLAB_MS(5));
+  struct log g = {.stop_in_timer = true, .close_in_accept = true};
+  tcplab_sim_set_callbacks(p.sim, &callbacks, &g);
+  g.listener = tcplab_sim_listen(p.sim, p.server, 80, 0);
+  OK(g.listener);
+  int c = tcplab_sim_connect(p.sim, p.client, p.server, 80, 0, 0);
+  g.client_conn = c;
+  OK(tcplab_sim_close(p.sim, c, TCPLAB_MS(100)));
+  /* Until a time: now is that time afterwards, even with nothing to do. */
+  OK(tcplab_sim_run(p.sim, TCPLAB_MS(50)));
+  assert_int_equal(tcplab_sim_now(p.sim), TCPLAB_MS(50));
+  uint64_t events = tcplab_sim_events(p.sim);
+  assert_true(events > 0);
+  /* A callback stops the run: TIME_WAIT is still pending then. */
+  OK(tcplab_sim_at(p.sim, TCPLAB_S(1), &g));
+  OK(tcplab_sim_run(p.sim, TCPLAB_TIME_NEVER));
+  assert_checks();
+  assert_int_equal(tcplab_sim_now(p.sim), TCPLAB_S(1));
+  struct tcplab_sim_conn_info ci;
+  OK(tcplab_sim_conn_info(p.sim, c + 1, &ci));
+  assert_int_equal(ci.state, TCPLAB_TIME_WAIT);
+  /* The stop did not leave a stale stop behind: the next run goes on. */
+  OK(tcplab_sim_run(p.sim, TCPLAB_TIME_NEVER));
+  assert_checks();
+  OK(tcplab_sim_conn_info(p.sim, c, &ci));
+  assert_int_equal(ci.state, TCPLAB_CLOSED);
+  assert_true(tcplab_sim_now(p.sim) > TCPLAB_S(60));
+  assert_true(tcplab_sim_events(p.sim) > events);
+  OK(tcplab_sim_destroy(p.sim));
+}
+
+/* Listener close, abort with RST, shutdown (half-close) keeps receiving. */
+static void shutdown_abort_and_listener_close(void **state) {
+  (void)state;
+  struct pair p = pair_new(4, TCPLAB_SIM_TCP_TCPLAB, TCPLAB_SIM_TCP_TCPLAB,
+                           10000000, TCPLAB_MS(5));
+  struct log g = {0};
+  tcplab_sim_set_callbacks(p.sim, &callbacks, &g);
+  g.listener = tcplab_sim_listen(p.sim, p.server, 80, 0);
+  OK(g.listener);
+  g.client_conn = tcplab_sim_connect(p.sim, p.client, p.server, 80, 0, 0);
+  int c = g.client_conn, s = c + 1;
+  OK(tcplab_sim_shutdown(p.sim, c, TCPLAB_MS(100)));
+  OK(tcplab_sim_run(p.sim, TCPLAB_MS(150)));
+  /* The server still sends after the client's FIN: half-close. */
+  OK(tcplab_sim_send_generated(p.sim, s, 3000, TCPLAB_MS(200)));
+  OK(tcplab_sim_abort(p.sim, s, TCPLAB_MS(300)));
+  OK(tcplab_sim_close(p.sim, g.listener, TCPLAB_MS(400)));
+  assert_int_equal(tcplab_sim_abort(p.sim, g.listener, TCPLAB_MS(400)),
+                   TCPLAB_SIM_ERR_INVAL);
+  OK(tcplab_sim_run(p.sim, TCPLAB_TIME_NEVER));
+  assert_checks();
+  assert_int_equal(g.received_len[0], 63); /* the buffer's size */
+  struct tcplab_sim_conn_info ci, si;
+  OK(tcplab_sim_conn_info(p.sim, c, &ci));
+  OK(tcplab_sim_conn_info(p.sim, s, &si));
+  assert_int_equal(ci.bytes_received, 3000);
+  assert_int_equal(ci.error, TCPLAB_ERR_RESET);
+  assert_int_equal(si.error, TCPLAB_ERR_ABORTED);
+  assert_int_equal(ci.close, TCPLAB_MS(100));
+  char path[256];
+  assert_string_equal(state_path(p.sim, c, path, sizeof path),
+                      "CLOSED>SYN_SENT>ESTABLISHED>FIN_WAIT_1>FIN_WAIT_2>"
+                      "CLOSED");
+  assert_string_equal(state_path(p.sim, s, path, sizeof path),
+                      "LISTEN>SYN_RECEIVED>ESTABLISHED>CLOSE_WAIT>CLOSED");
+  assert_string_equal(state_path(p.sim, g.listener, path, sizeof path),
+                      "CLOSED>LISTEN>CLOSED");
+  /* The generated bytes are k % 251. */
+  for (int k = 0; k < 63; k++) {
+    assert_int_equal((unsigned char)g.received[0][k], k % 251);
+  }
+  assert_int_equal(
+      count_segments(p.sim, TCPLAB_SIM_SENT, p.server,
+                     TCPLAB_RST | TCPLAB_ACK) +
+          count_segments(p.sim, TCPLAB_SIM_SENT, p.server, TCPLAB_RST),
+      1);
+  OK(tcplab_sim_destroy(p.sim));
+}
+
+/* -------------------------------------------------------------- CSV */
+
+static void csv_files(void **state) {
+  (void)state;
+  tcplab_sim *sim;
+  OK(tcplab_sim_create(5, &sim));
+  g_sim = sim;
+  /* A name that needs RFC 4180 quoting. */
+  int a = tcplab_sim_node(sim, "client, \"one\"", NULL);
+  int b = tcplab_sim_node(sim, "server", NULL);
+  struct tcplab_sim_link_opts lo = {.delay = TCPLAB_US(1500), .name = "L"};
+  OK(tcplab_sim_link(sim, a, b, &lo));
+  OK(tcplab_sim_listen(sim, b, 80, 0));
+  int c = tcplab_sim_connect(sim, a, b, 80, TCPLAB_NS(123456789), 40000);
+  OK(tcplab_sim_close(sim, c, TCPLAB_S(1)));
+  OK(tcplab_sim_run(sim, TCPLAB_TIME_NEVER));
+
+  assert_int_equal(tcplab_sim_columns(TCPLAB_SIM_TIMELINE), 12);
+  assert_int_equal(tcplab_sim_columns(TCPLAB_SIM_SEGMENTS), 14);
+  assert_int_equal(tcplab_sim_columns(TCPLAB_SIM_CONNECTIONS), 17);
+  assert_string_equal(tcplab_sim_column_name(TCPLAB_SIM_CONNECTIONS, 8),
+                      "handshake_s");
+  assert_null(tcplab_sim_column_name(TCPLAB_SIM_TIMELINE, 12));
+  assert_int_equal(tcplab_sim_rows(sim, (enum tcplab_sim_table)9),
+                   TCPLAB_SIM_ERR_INVAL);
+  assert_int_equal(tcplab_sim_columns((enum tcplab_sim_table)9),
+                   TCPLAB_SIM_ERR_INVAL);
+  assert_null(tcplab_sim_cell(sim, (enum tcplab_sim_table)9, 0, 0));
+  assert_int_equal(tcplab_sim_rows(sim, TCPLAB_SIM_CONNECTIONS), 2);
+  assert_string_equal(tcplab_sim_cell(sim, TCPLAB_SIM_CONNECTIONS, 0, 6),
+                      "0.123456789");
+  assert_string_equal(tcplab_sim_cell(sim, TCPLAB_SIM_CONNECTIONS, 0, 3),
+                      "10.0.0.1:40000-10.0.0.2:80");
+  assert_string_equal(tcplab_sim_cell(sim, TCPLAB_SIM_CONNECTIONS, 1, 3),
+                      "10.0.0.1:40000-10.0.0.2:80");
+  assert_string_equal(tcplab_sim_cell(sim, TCPLAB_SIM_CONNECTIONS, 0, 2),
+                      "active");
+  /* Nobody closes the server's end: the client waits in FIN_WAIT_2. */
+  assert_string_equal(tcplab_sim_cell(sim, TCPLAB_SIM_CONNECTIONS, 0, 12),
+                      "FIN_WAIT_2");
+  assert_null(tcplab_sim_cell(sim, TCPLAB_SIM_CONNECTIONS, 2, 0));
+
+  char dir[128];
+  out_dir(dir, sizeof dir, "basic/csv");
+  OK(tcplab_sim_write_csv(sim, dir));
+  char path[256];
+  snprintf(path, sizeof path, "%s/timeline.csv", dir);
+  char *t = slurp(path, NULL);
+  assert_non_null(t);
+  assert_memory_equal(t,
+                      "time_s,node,conn,flow,from_state,to_state,event,flags,"
+                      "seq,ack,rel_seq,rel_ack\r\n",
+                      78);
+  assert_non_null(strstr(t, "0.000000000,server,1,0.0.0.0:80,CLOSED,LISTEN,"
+                            "app_listen,,,,,\r\n"));
+  assert_non_null(strstr(t, "0.123456789,\"client, \"\"one\"\"\",2,"
+                            "10.0.0.1:40000-10.0.0.2:80,CLOSED,SYN_SENT,"
+                            "app_connect,,,,,\r\n"));
+  free(t);
+  snprintf(path, sizeof path, "%s/segments.csv", dir);
+  t = slurp(path, NULL);
+  assert_non_null(t);
+  assert_non_null(strstr(t, "time_s,link,from_node,to_node,action,flow,flags,"
+                            "seq,ack,rel_seq,rel_ack,len,win,reason\r\n"));
+  assert_non_null(strstr(t, "0.123456789,L,\"client, \"\"one\"\"\",server,sent,"
+                            "10.0.0.1:40000-10.0.0.2:80,SYN,"));
+  free(t);
+  snprintf(path, sizeof path, "%s/connections.csv", dir);
+  t = slurp(path, NULL);
+  assert_non_null(t);
+  assert_non_null(strstr(
+      t, "conn,node,role,flow,local,remote,open_s,established_s,handshake_s,"
+         "syn_tx,close_s,closed_s,final_state,bytes_sent,bytes_received,"
+         "retransmissions,error\r\n"));
+  free(t);
+  OK(tcplab_sim_destroy(sim));
+}
+
+int main(void) {
+  mkdir("sim-out", 0777);
+  const struct CMUnitTest tests[] = {
+      SIM_TEST(create_destroy_create),
+      SIM_TEST(errors_are_returned_with_messages),
+      SIM_TEST(tcplab_to_tcplab),
+      SIM_TEST(native_to_tcplab_small),
+      SIM_TEST(tcplab_to_native_small),
+      SIM_TEST(run_until_and_stop),
+      SIM_TEST(shutdown_abort_and_listener_close),
+      SIM_TEST(csv_files),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
