@@ -98,6 +98,11 @@ static bool run_bulk_seed(uint64_t seed, double loss, bool at_once,
     cfg.link[d].delay = TCPLAB_MS(10);
     cfg.link[d].jitter = TCPLAB_MS(2);
     cfg.link[d].loss = loss;
+    /* What is tested here is delivery, not giving up (data_test has the
+     * retry limit): at 20 % loss each way a retransmission fails with
+     * probability 0.36, and among the ~150,000 timeouts of a sweep a run
+     * of 16 failures, Linux's limit, is not far-fetched. */
+    cfg.stack[d].retries = 40;
   }
   cfg.log = log;
   struct pair *p;

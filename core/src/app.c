@@ -34,13 +34,11 @@ int tcplab_conn_send(struct tcplab_conn *c, tcplab_time_t now, const void *data,
   if (ring_free(&c->sndbuf) == 0) {
     return TCPLAB_ERR_WOULDBLOCK;
   }
-  if (c->sndbuf.buf == NULL) {
-    c->sndbuf.buf = stack_alloc(c->stack, c->sndbuf.cap);
-    if (c->sndbuf.buf == NULL) {
-      return TCPLAB_ERR_NOMEM;
-    }
-  }
   uint32_t want = len > INT_MAX ? INT_MAX : (uint32_t)len;
+  want = want < ring_free(&c->sndbuf) ? want : ring_free(&c->sndbuf);
+  if (!ring_reserve(&c->sndbuf, c->sndbuf.len + want, &c->stack->alloc)) {
+    return TCPLAB_ERR_NOMEM;
+  }
   uint32_t n = ring_push(&c->sndbuf, data, want);
   stack_enter(c->stack);
   conn_output(c, now);
@@ -62,17 +60,19 @@ int tcplab_conn_recv(struct tcplab_conn *c, tcplab_time_t now, void *buf,
   }
   ring_peek(&c->rcvbuf, 0, buf, n);
   ring_consume(&c->rcvbuf, n);
-  /* RFC 9293 3.8.6.2.2: announce the opened window once it has grown by
-   * min(buffer/2, MSS) (conn_rcv_wnd applies that threshold), so the peer
-   * neither stalls nor sends slivers. Read inside this connection's own
-   * callback, the update waits for the flush that follows, where a reply
-   * the application sends can carry it. */
+  /* Announce an opened window at once when the peer may be held back by
+   * the one it knows: the new window is at least twice that (as Linux
+   * does); otherwise the next ACK carries it. conn_rcv_wnd applies the
+   * silly-window threshold of RFC 9293 3.8.6.2.2. Read inside this
+   * connection's own callback, the update waits for the flush that
+   * follows, where a reply the application sends can carry it. */
   bool receiving = c->state == TCPLAB_ESTABLISHED ||
                    c->state == TCPLAB_FIN_WAIT_1 ||
                    c->state == TCPLAB_FIN_WAIT_2;
   uint32_t offered =
       (int32_t)(c->rcv_adv - c->rcv_nxt) > 0 ? c->rcv_adv - c->rcv_nxt : 0;
-  if (receiving && !c->dead && conn_rcv_wnd(c) > offered) {
+  uint32_t wnd = conn_rcv_wnd(c);
+  if (receiving && !c->dead && wnd > offered && wnd / 2 >= offered) {
     if (c->notifying) {
       c->ack_pending = 1;
     } else {

@@ -138,8 +138,8 @@ struct tcplab_conn *conn_new(struct tcplab_stack *s, tcplab_time_t now,
 
 void conn_free(struct tcplab_conn *c) {
   struct tcplab_stack *s = c->stack;
-  stack_free(s, c->sndbuf.buf);
-  stack_free(s, c->rcvbuf.buf);
+  ring_release(&c->sndbuf, &s->alloc);
+  ring_release(&c->rcvbuf, &s->alloc);
   stack_free(s, c);
 }
 
@@ -251,14 +251,9 @@ static void enter_time_wait(struct tcplab_conn *c, tcplab_time_t now) {
   /* Nothing is sent or received any more: a connection waiting out
    * TIME_WAIT keeps only its TCB, so thousands of them stay cheap. Data
    * the application has not read yet is kept for it. */
-  struct tcplab_stack *s = c->stack;
-  stack_free(s, c->sndbuf.buf);
-  c->sndbuf.buf = NULL;
-  c->sndbuf.len = c->sndbuf.head = 0;
+  ring_release(&c->sndbuf, &c->stack->alloc);
   if (c->rcvbuf.len == 0) {
-    stack_free(s, c->rcvbuf.buf);
-    c->rcvbuf.buf = NULL;
-    c->rcvbuf.head = 0;
+    ring_release(&c->rcvbuf, &c->stack->alloc);
   }
 }
 
@@ -603,11 +598,9 @@ static void process_text_and_fin(struct tcplab_conn *c, tcplab_time_t now,
     if (n < len) {
       c->ack_pending = 1;
     }
-    if (n > 0 && !c->app_closed && c->rcvbuf.buf == NULL) {
-      c->rcvbuf.buf = stack_alloc(c->stack, c->rcvbuf.cap);
-      if (c->rcvbuf.buf == NULL) {
-        n = 0; /* no memory: as if lost */
-      }
+    if (n > 0 && !c->app_closed &&
+        !ring_reserve(&c->rcvbuf, c->rcvbuf.len + off + n, &c->stack->alloc)) {
+      n = 0; /* no memory: as if lost */
     }
     if (off > 0) {
       /* RFC 5681 4.2: an out-of-order segment is acknowledged at once

@@ -2,15 +2,54 @@
 
 #include <string.h>
 
+/* The first allocation; most short exchanges never need more. */
+#define RING_MIN 4096u
+
 static uint32_t min_u32(uint32_t a, uint32_t b) {
   return a < b ? a : b;
 }
 
+bool ring_reserve(struct ring *r, uint32_t total,
+                  const struct tcplab_allocator *a) {
+  total = min_u32(total, r->cap);
+  if (total <= r->size) {
+    return true;
+  }
+  uint32_t size = r->size ? r->size : min_u32(RING_MIN, r->cap);
+  while (size < total) {
+    size = size > r->cap / 2 ? r->cap : size * 2;
+  }
+  uint8_t *buf = a->malloc(size, a->user_data);
+  if (buf == NULL) {
+    return false;
+  }
+  if (r->buf != NULL) {
+    /* Unwrap the old storage, in-order data and what lies past it alike:
+     * every byte keeps its offset from the head. */
+    uint32_t first = r->size - r->head;
+    memcpy(buf, r->buf + r->head, first);
+    memcpy(buf + first, r->buf, r->head);
+    a->free(r->buf, a->user_data);
+  }
+  r->buf = buf;
+  r->size = size;
+  r->head = 0;
+  return true;
+}
+
+void ring_release(struct ring *r, const struct tcplab_allocator *a) {
+  if (r->buf != NULL) {
+    a->free(r->buf, a->user_data);
+  }
+  r->buf = NULL;
+  r->size = r->head = r->len = 0;
+}
+
 uint32_t ring_push(struct ring *r, const void *data, uint32_t n) {
-  n = min_u32(n, ring_free(r));
+  n = min_u32(n, r->size - r->len);
   const uint8_t *p = data;
-  uint32_t tail = (r->head + r->len) % r->cap;
-  uint32_t first = min_u32(n, r->cap - tail);
+  uint32_t tail = (r->head + r->len) % r->size;
+  uint32_t first = min_u32(n, r->size - tail);
   memcpy(r->buf + tail, p, first);
   memcpy(r->buf, p + first, n - first);
   r->len += n;
@@ -19,16 +58,16 @@ uint32_t ring_push(struct ring *r, const void *data, uint32_t n) {
 
 void ring_peek(const struct ring *r, uint32_t off, void *out, uint32_t n) {
   uint8_t *p = out;
-  uint32_t start = (r->head + off) % r->cap;
-  uint32_t first = min_u32(n, r->cap - start);
+  uint32_t start = (r->head + off) % r->size;
+  uint32_t first = min_u32(n, r->size - start);
   memcpy(p, r->buf + start, first);
   memcpy(p + first, r->buf, n - first);
 }
 
 void ring_write_at(struct ring *r, uint32_t off, const void *data, uint32_t n) {
   const uint8_t *p = data;
-  uint32_t start = (r->head + r->len + off) % r->cap;
-  uint32_t first = min_u32(n, r->cap - start);
+  uint32_t start = (r->head + r->len + off) % r->size;
+  uint32_t first = min_u32(n, r->size - start);
   memcpy(r->buf + start, p, first);
   memcpy(r->buf, p + first, n - first);
 }
@@ -40,6 +79,9 @@ void ring_commit(struct ring *r, uint32_t n) {
 void ring_consume(struct ring *r, uint32_t n) {
   /* head is not reset when the ring empties: out-of-order data may sit
    * past the end, at offsets relative to it. */
-  r->head = (r->head + n) % r->cap;
+  if (n == 0) {
+    return;
+  }
+  r->head = (r->head + n) % r->size;
   r->len -= n;
 }

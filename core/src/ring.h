@@ -1,13 +1,18 @@
-/* A byte ring buffer: the send and receive buffers. */
+/* A byte ring buffer: the send and receive buffers. Its storage grows on
+ * demand up to its capacity, so a short connection costs a few KiB and
+ * not the configured buffer sizes. */
 #ifndef TCPLAB_RING_H
 #define TCPLAB_RING_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <tcplab/core.h>
 
 struct ring {
-  uint8_t *buf; /* NULL until the first byte is stored */
-  uint32_t cap;
+  uint8_t *buf;  /* NULL until storage is needed */
+  uint32_t cap;  /* the most it may hold: the configured buffer size */
+  uint32_t size; /* storage allocated, <= cap */
   uint32_t head; /* offset of the first byte */
   uint32_t len;
 };
@@ -16,12 +21,20 @@ static inline uint32_t ring_free(const struct ring *r) {
   return r->cap - r->len;
 }
 
-/* Appends up to n bytes (bounded by free space); returns how many. */
+/* Makes storage for the first `total` bytes from the head (in-order data
+ * and anything past it), at most cap. Returns false when out of memory. */
+bool ring_reserve(struct ring *r, uint32_t total,
+                  const struct tcplab_allocator *a);
+/* Frees the storage; the ring must be empty. */
+void ring_release(struct ring *r, const struct tcplab_allocator *a);
+
+/* Appends up to n bytes (bounded by free space and storage); returns how
+ * many. */
 uint32_t ring_push(struct ring *r, const void *data, uint32_t n);
 /* Copies n bytes starting off bytes past the head into out. */
 void ring_peek(const struct ring *r, uint32_t off, void *out, uint32_t n);
 /* Stores n bytes off bytes past the end of the data without making them
- * part of it (out-of-order data); off + n must not exceed the free space. */
+ * part of it (out-of-order data); storage must have been reserved. */
 void ring_write_at(struct ring *r, uint32_t off, const void *data, uint32_t n);
 /* Makes n bytes past the end, stored by ring_write_at, part of the data. */
 void ring_commit(struct ring *r, uint32_t n);

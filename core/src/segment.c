@@ -52,35 +52,45 @@ static void put32(uint8_t *p, uint32_t v) {
  * once gives the same value as summing big-endian 16-bit words. Words are
  * loaded with memcpy, so any alignment works, and added into 64-bit
  * accumulators, which cannot overflow for any length an IPv4 packet has. */
+/* One's complement sum of p[0..n) in native byte order, added to acc.
+ * RFC 1071: the sum may be taken over any word size that is a multiple of
+ * 16 bits and folded at the end; 64-bit words with their carries counted
+ * apart (two independent chains) halve the additions of 32-bit ones. */
 static uint64_t sum_native(const uint8_t *p, size_t n, uint64_t acc) {
-  uint64_t a1 = 0;
+  uint64_t a0 = acc, a1 = 0, c0 = 0, c1 = 0;
   while (n >= 16) {
-    uint32_t w[4];
+    uint64_t w[2];
     memcpy(w, p, sizeof w);
-    acc += w[0];
+    a0 += w[0];
+    c0 += a0 < w[0];
     a1 += w[1];
-    acc += w[2];
-    a1 += w[3];
+    c1 += a1 < w[1];
     p += 16;
     n -= 16;
   }
-  acc += a1;
-  while (n >= 4) {
-    uint32_t w;
+  if (n >= 8) {
+    uint64_t w;
     memcpy(&w, p, sizeof w);
-    acc += w;
-    p += 4;
-    n -= 4;
+    a0 += w;
+    c0 += a0 < w;
+    p += 8;
+    n -= 8;
   }
   if (n > 0) {
     /* An odd tail is padded with zero bytes on the right (RFC 9293 3.1). */
-    uint8_t tail[4] = {0, 0, 0, 0};
-    uint32_t w;
+    uint8_t tail[8] = {0};
+    uint64_t w;
     memcpy(tail, p, n);
     memcpy(&w, tail, sizeof w);
-    acc += w;
+    a1 += w;
+    c1 += a1 < w;
   }
-  return acc;
+  /* End-around carry: 2^64 = 1 in one's complement arithmetic. */
+  uint64_t sum = a0 + a1;
+  uint64_t carries = c0 + c1 + (sum < a0);
+  sum += carries;
+  sum += sum < carries;
+  return sum;
 }
 
 static bool little_endian(void) {
