@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -169,14 +171,24 @@ static double seconds(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Runs argv in a child, returns its wall time and the "result ..." line
- * of its output (in line, cap bytes). */
-static double timed(char *const argv[], char *line, size_t cap) {
+/* CPU time (user + system) of the children waited for so far. */
+static double children_cpu(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_CHILDREN, &ru);
+  return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+         (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* Runs argv in a child, returns its wall time, its CPU time (user +
+ * system, in *cpu: less disturbed than wall time by other work on the
+ * machine) and the "result ..." line of its output (in line). */
+static double timed(char *const argv[], double *cpu, char *line, size_t cap) {
   int fd[2];
   if (pipe(fd) != 0) {
     perror("pipe");
     exit(1);
   }
+  double cpu0 = children_cpu();
   double t0 = seconds();
   pid_t pid = fork();
   if (pid == 0) {
@@ -200,6 +212,7 @@ static double timed(char *const argv[], char *line, size_t cap) {
   int status;
   waitpid(pid, &status, 0);
   double t = seconds() - t0;
+  *cpu = children_cpu() - cpu0;
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || line[0] == '\0') {
     fprintf(stderr, "%s failed\n", argv[0]);
     exit(1);
@@ -271,12 +284,16 @@ int main(int argc, char **argv) {
   printf("%d connections (%d chains), 1 KB each way; %d runs of each, "
          "alternating\n",
          n, parallel, runs);
-  double tc[99], tl[99];
+  double tc[99], tl[99], cc[99], cl[99], ratio[99], cratio[99];
   char rc[512], rl[512];
   for (int r = 0; r < runs; r++) {
-    tc[r] = timed(c_argv, rc, sizeof rc);
-    tl[r] = timed(lua_argv, rl, sizeof rl);
-    printf("run %d: C %.3f s, Lua %.3f s\n", r + 1, tc[r], tl[r]);
+    tc[r] = timed(c_argv, &cc[r], rc, sizeof rc);
+    tl[r] = timed(lua_argv, &cl[r], rl, sizeof rl);
+    ratio[r] = tl[r] / tc[r];
+    cratio[r] = cl[r] / cc[r];
+    printf("run %d: wall C %.3f s, Lua %.3f s (x%.3f); CPU C %.3f s, Lua "
+           "%.3f s (x%.3f)\n",
+           r + 1, tc[r], tl[r], ratio[r], cc[r], cl[r], cratio[r]);
     fflush(stdout);
     if (strcmp(rc, rl) != 0) {
       fprintf(stderr, "the two did different things:\n  C:   %s  Lua: %s", rc,
@@ -286,8 +303,12 @@ int main(int argc, char **argv) {
   }
   printf("both: %s", rc);
   double mc = median(tc, runs), ml = median(tl, runs);
-  printf("median wall time: C %.3f s, Lua %.3f s; Lua/C = %.3f "
-         "(%+.1f %%)\n",
-         mc, ml, ml / mc, (ml / mc - 1) * 100);
+  printf("median wall time: C %.3f s, Lua %.3f s; Lua/C = %.3f (%+.1f %%); "
+         "median of the runs' ratios %.3f\n",
+         mc, ml, ml / mc, (ml / mc - 1) * 100, median(ratio, runs));
+  double mcc = median(cc, runs), mcl = median(cl, runs);
+  printf("median CPU time:  C %.3f s, Lua %.3f s; Lua/C = %.3f (%+.1f %%); "
+         "median of the runs' ratios %.3f\n",
+         mcc, mcl, mcl / mcc, (mcl / mcc - 1) * 100, median(cratio, runs));
   return 0;
 }

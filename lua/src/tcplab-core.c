@@ -79,7 +79,19 @@ struct lsim {
 
 /* ------------------------------------------------------------ helpers */
 
+/* The module's functions carry the simulation's metatable as upvalue 1:
+ * comparing with it saves looking its name up in the registry on every
+ * call (they run for every connection of an experiment). Metamethods
+ * have no upvalue and take the general check. */
 static struct lsim *to_sim(lua_State *L, int i) {
+  void *p = lua_touserdata(L, i);
+  if (p != NULL && lua_getmetatable(L, i)) {
+    int same = lua_rawequal(L, -1, lua_upvalueindex(1));
+    lua_pop(L, 1);
+    if (same) {
+      return p;
+    }
+  }
   return luaL_checkudata(L, i, SIM_MT);
 }
 
@@ -1317,11 +1329,13 @@ static const luaL_Reg functions[] = {
 __attribute__((visibility("default"))) int luaopen_tcplab_core(lua_State *L);
 
 int luaopen_tcplab_core(lua_State *L) {
-  luaL_newlib(L, functions);
-  /* The metatables, for init.lua to give them methods and __tostring. */
-  lua_createtable(L, 0, 4);
+  luaL_newlibtable(L, functions);
   luaL_newmetatable(L, SIM_MT);
   luaL_setfuncs(L, sim_meta, 0);
+  luaL_setfuncs(L, functions, 1); /* the metatable is their upvalue */
+  /* The metatables, for init.lua to give them methods and __tostring. */
+  lua_createtable(L, 0, 4);
+  luaL_getmetatable(L, SIM_MT);
   lua_setfield(L, -2, "sim");
   luaL_newmetatable(L, NODE_MT);
   lua_setfield(L, -2, "node");

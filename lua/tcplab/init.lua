@@ -51,10 +51,12 @@ local function level()
   end
 end
 
+local DESCRIBE = {} -- kind -> function(record) -> "tcplab.node 'a'"
+
 local function show(v)
   if type(v) == "string" then return fmt("%q", v) end
   local r = REC[v]
-  if r then return r.describe(r) end
+  if r then return DESCRIBE[r.kind](r) end
   if type(v) == "table" or type(v) == "function" or type(v) == "userdata" then
     local mt = getmetatable(v)
     local name = type(mt) == "table" and rawget(mt, "__name")
@@ -316,9 +318,13 @@ local function describe_link(r)
 end
 
 local function describe_conn(r)
-  if r.is_listener then return fmt("tcplab.conn #%d (listener on '%s')", r.id, r.node_rec.name) end
-  return fmt("tcplab.conn #%d (on '%s')", r.id, r.node_rec.name)
+  local node = REC[r.node].name
+  if r.is_listener then return fmt("tcplab.conn #%d (listener on '%s')", r.id, node) end
+  return fmt("tcplab.conn #%d (on '%s')", r.id, node)
 end
+
+DESCRIBE.sim, DESCRIBE.node, DESCRIBE.link, DESCRIBE.conn =
+  describe_sim, describe_node, describe_link, describe_conn
 
 -- The record of a method's self, or a "bad self" error with a hint for
 -- the usual slip, sim.link(...) instead of sim:link(...).
@@ -375,7 +381,7 @@ local function new_node(S, id, name, router, tcp, counterfactual)
   local h = core.new_handle("node")
   REC[h] = {
     kind = "node", S = S, u = S.u, id = id, name = name, router = router, tcp = tcp,
-    counterfactual = counterfactual, describe = describe_node,
+    counterfactual = counterfactual,
   }
   S.nodes[id] = h
   return h
@@ -385,7 +391,7 @@ local function new_link(S, id, a, b)
   local h = core.new_handle("link")
   REC[h] = {
     kind = "link", S = S, id = id, name = core.link_name(S.u, id),
-    a = a, b = b, describe = describe_link,
+    a = a, b = b,
   }
   S.links[id] = h
   return h
@@ -398,11 +404,8 @@ local function conn_handle(S, id)
   if h then return h end
   local node, is_listener = core.conn_brief(S.u, id)
   h = core.new_handle("conn")
-  REC[h] = {
-    kind = "conn", S = S, u = S.u, id = id, node = S.nodes[node],
-    node_rec = REC[S.nodes[node]], is_listener = is_listener,
-    describe = describe_conn,
-  }
+  -- Few fields: there is one of these per connection.
+  REC[h] = { kind = "conn", S = S, u = S.u, id = id, node = S.nodes[node], is_listener = is_listener }
   S.conns[id] = h
   return h
 end
@@ -473,7 +476,7 @@ function tcplab.sim(opts)
   setmetatable(conns, { __mode = "v" })
   REC[u] = {
     kind = "sim", u = u, nodes = {}, links = {}, conns = conns, handlers = handlers,
-    timers = {}, ntimers = 0, describe = describe_sim,
+    timers = {}, ntimers = 0,
   }
   return u
 end
