@@ -355,38 +355,53 @@ static int protected_event(lua_State *L) {
   struct lsim *s = lua_touserdata(L, 1);
   int ev = (int)lua_tointeger(L, 2);
   lua_Integer a = lua_tointeger(L, 3), b = lua_tointeger(L, 4);
+  lua_settop(L, 4);
   if (ev != EV_ACCEPT && ev != EV_TIMER) {
-    lua_settop(L, 4);
-    lua_getiuservalue(L, 1, UV_HANDLERS);   /* 5 */
-    if (lua_rawgeti(L, 5, a) == LUA_TNIL) { /* 6 */
+    lua_getiuservalue(L, 1, UV_HANDLERS); /* 5 */
+    lua_getiuservalue(L, 1, UV_CONNS);    /* 6 */
+    int ht = lua_rawgeti(L, 5, a);        /* 7: callbacks, or false */
+    int ct = lua_rawgeti(L, 6, a);        /* 8: the handle, or false */
+    if (ev == EV_ENDED) {
+      /* Nothing more will come: let the callbacks and the handle go.
+       * false rather than nil keeps both tables' ids dense, in the
+       * tables' array parts. */
+      lua_pushboolean(L, 0);
+      lua_rawseti(L, 5, a);
+      lua_pushboolean(L, 0);
+      lua_rawseti(L, 6, a);
+    }
+    if (ht != LUA_TTABLE) {
       return 0; /* no callbacks for this connection */
     }
-    lua_getiuservalue(L, 1, UV_CONNS);      /* 7 */
-    if (lua_rawgeti(L, 7, a) != LUA_TNIL) { /* 8: the handle */
-      if (ev == EV_ENDED) {
-        /* Nothing more will come: let the callbacks go. */
-        lua_pushnil(L);
-        lua_rawseti(L, 5, a);
-      }
-      const char *name = event_fields[ev];
-      if (lua_getfield(L, 6, name) == LUA_TNIL) {
-        return 0;
-      }
+    const char *name = event_fields[ev];
+    if (ct != LUA_TUSERDATA) {
+      /* No handle yet: init.lua makes one. */
       s->current = name;
-      lua_pushvalue(L, 8);
-      if (ev == EV_DATA) {
-        lua_pushinteger(L, b);
-      } else if (ev == EV_ENDED) {
-        if (b == 0) {
-          lua_pushnil(L);
-        } else {
-          lua_pushstring(L, tcplab_error_name((int)b));
-        }
-      }
-      lua_call(L, ev == EV_DATA || ev == EV_ENDED ? 2 : 1, 0);
+      lua_rawgetp(L, LUA_REGISTRYINDEX, &dispatcher_key);
+      lua_pushvalue(L, 1);
+      lua_pushinteger(L, ev);
+      lua_pushinteger(L, a);
+      lua_pushinteger(L, b);
+      lua_pushvalue(L, 7);
+      lua_call(L, 5, 0);
       return 0;
     }
-    lua_settop(L, 4);
+    if (lua_getfield(L, 7, name) == LUA_TNIL) {
+      return 0;
+    }
+    s->current = name;
+    lua_pushvalue(L, 8);
+    if (ev == EV_DATA) {
+      lua_pushinteger(L, b);
+    } else if (ev == EV_ENDED) {
+      if (b == 0) {
+        lua_pushnil(L);
+      } else {
+        lua_pushstring(L, tcplab_error_name((int)b));
+      }
+    }
+    lua_call(L, ev == EV_DATA || ev == EV_ENDED ? 2 : 1, 0);
+    return 0;
   }
   s->current = ev == EV_TIMER ? "sim:at" : event_fields[ev];
   lua_rawgetp(L, LUA_REGISTRYINDEX, &dispatcher_key);

@@ -416,31 +416,31 @@ end
 local EV_ACCEPT, EV_CONNECTED, EV_DATA, EV_PEER_CLOSED, EV_ENDED, EV_TIMER = 1, 2, 3, 4, 5, 6
 
 -- Connection events go from tcplab.core straight to the user's function
--- in S.handlers[id] with the handle in S.conns[id]; accepts (which make
--- the handle of the new connection) and sim:at functions come here. Both
--- run inside a protected call: an error stops the run and sim:run raises
--- it.
-core.set_dispatcher(function(u, ev, a, b)
+-- in S.handlers[id] with the handle in S.conns[id] (both false once the
+-- connection has ended); accepts (which make the handle of the new
+-- connection), sim:at functions and events of a connection without a
+-- handle (h: its callbacks) come here. Both run inside a protected call:
+-- an error stops the run and sim:run raises it.
+core.set_dispatcher(function(u, ev, a, b, h)
   local S = REC[u]
   if ev == EV_ACCEPT then
     local c = conn_handle(S, b)
-    local h = S.handlers[a]
-    S.handlers[b] = h
+    h = S.handlers[a]
+    S.handlers[b] = h or false
     if h and h.on_accept then h.on_accept(c) end
   elseif ev == EV_TIMER then
     local timers = S.timers
     local at_fn = timers[a]
     timers[a] = nil
     at_fn(u)
-  else -- a connection event of a connection without a handle yet
-    local h = S.handlers[a]
+  else
     local c = conn_handle(S, a)
-    if ev == EV_ENDED then S.handlers[a] = nil end
     if ev == EV_DATA then
       if h.on_data then h.on_data(c, b) end
     elseif ev == EV_PEER_CLOSED then
       if h.on_close then h.on_close(c) end
     elseif ev == EV_ENDED then
+      S.conns[a] = false
       if h.on_end then h.on_end(c, core.error_name(b)) end
     elseif h.on_connect then
       h.on_connect(c)
@@ -469,11 +469,10 @@ function tcplab.sim(opts)
     end
     fail(F, err)
   end
-  -- Handles are kept only while someone holds them (a callback table
-  -- names its connection by id): a long experiment's ended connections
-  -- would otherwise fill memory.
+  -- By connection id: its callbacks and its handle, set false when the
+  -- connection ends (a long experiment's ended connections would fill
+  -- memory otherwise; the user's own references keep working).
   local handlers, conns = core.tables(u)
-  setmetatable(conns, { __mode = "v" })
   REC[u] = {
     kind = "sim", u = u, nodes = {}, links = {}, conns = conns, handlers = handlers,
     timers = {}, ntimers = 0,
@@ -1143,7 +1142,7 @@ function Node:listen(port, opts)
     if err:find("in use", 1, true) then argerror(F, 1, fmt("port %d is in use on node '%s'", port, r.name)) end
     fail(F, err)
   end
-  r.S.handlers[id] = h
+  r.S.handlers[id] = h or false
   return conn_handle(r.S, id)
 end
 
@@ -1171,7 +1170,7 @@ function Node:connect(peer, port, opts)
   end
   local id, err = core.connect(S.u, r.id, pr.id, port, at, lport)
   if not id then fail(F, err) end
-  S.handlers[id] = h
+  S.handlers[id] = h or false
   return conn_handle(S, id)
 end
 
