@@ -360,8 +360,9 @@ void TcplabL4Protocol::CoreConnected(void *user, struct tcplab_conn *c) {
 void TcplabL4Protocol::CoreReadable(void *user, struct tcplab_conn *c,
                                     size_t avail) {
   (void)user;
+  (void)avail; // the socket asks the core when the application reads
   if (auto *socket = static_cast<TcplabSocket *>(tcplab_conn_user_data(c))) {
-    socket->CoreReadable(avail);
+    socket->CoreReadable();
   }
 }
 

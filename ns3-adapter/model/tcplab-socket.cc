@@ -11,6 +11,7 @@
 #include <ns3/uinteger.h>
 
 #include <algorithm>
+#include <limits>
 #include <vector>
 
 namespace ns3 {
@@ -61,10 +62,10 @@ TcplabSocket::TcplabSocket()
       m_connId(0), m_localAddress(Ipv4Address::GetAny()), m_localPort(0),
       m_errno(ERROR_NOTERROR), m_shutdownSend(false), m_shutdownRecv(false),
       m_closeCalled(false), m_closeNotified(false), m_established(false),
-      m_ackNotifyQueued(false), m_rxAvailable(0), m_queued(0), m_acked(0),
-      m_backlog(128), m_sndBufSize(0), m_rcvBufSize(0), m_segSize(0),
-      m_ssThresh(0), m_initialCwnd(0), m_synRetries(0), m_dataRetries(0),
-      m_delAckMaxCount(0), m_noDelay(false), m_state(TcpSocket::CLOSED) {
+      m_ackNotifyQueued(false), m_acked(0), m_backlog(128), m_sndBufSize(0),
+      m_rcvBufSize(0), m_segSize(0), m_ssThresh(0), m_initialCwnd(0),
+      m_synRetries(0), m_dataRetries(0), m_delAckMaxCount(0), m_noDelay(false),
+      m_state(TcpSocket::CLOSED) {
   NS_LOG_FUNCTION(this);
 }
 
@@ -235,9 +236,15 @@ int TcplabSocket::Connect(const Address &address) {
 }
 
 uint32_t TcplabSocket::GetTxAvailable() const {
-  uint32_t cap = SendBufferCap();
-  uint64_t inFlight = m_queued - m_acked;
-  return inFlight >= cap ? 0 : cap - static_cast<uint32_t>(inFlight);
+  if (m_conn) {
+    // The core's own free space is exact at every moment, also while it
+    // is still processing the ACK that freed it.
+    return static_cast<uint32_t>(std::min<size_t>(
+        tcplab_conn_send_space(m_conn), std::numeric_limits<uint32_t>::max()));
+  }
+  // Before a connect the whole buffer is free, as with TcpSocketBase;
+  // once the connection is gone nothing more can be sent.
+  return m_hadConn ? 0 : SendBufferCap();
 }
 
 int TcplabSocket::Send(Ptr<Packet> p, uint32_t flags) {
@@ -268,7 +275,6 @@ int TcplabSocket::Send(Ptr<Packet> p, uint32_t flags) {
   if (rc < 0) {
     return SetError(rc);
   }
-  m_queued += static_cast<uint64_t>(rc);
   return rc;
 }
 
@@ -278,27 +284,33 @@ int TcplabSocket::SendTo(Ptr<Packet> p, uint32_t flags, const Address &to) {
 }
 
 uint32_t TcplabSocket::GetRxAvailable() const {
-  return static_cast<uint32_t>(m_rxAvailable);
+  // What the core holds, also before it has said so: an accepted
+  // connection's first data can come with the handshake's last segment,
+  // and the core reports the connection before the data.
+  if (!m_conn) {
+    return 0;
+  }
+  return static_cast<uint32_t>(std::min<size_t>(
+      tcplab_conn_readable(m_conn), std::numeric_limits<uint32_t>::max()));
 }
 
 Ptr<Packet> TcplabSocket::Recv(uint32_t maxSize, uint32_t flags) {
   NS_LOG_FUNCTION(this << maxSize << flags);
   (void)flags;
-  if (!m_conn || m_rxAvailable == 0 || maxSize == 0) {
+  uint32_t avail = GetRxAvailable();
+  if (avail == 0 || maxSize == 0) {
     m_errno = ERROR_AGAIN;
     return nullptr;
   }
-  size_t want = std::min<size_t>(maxSize, m_rxAvailable);
+  uint32_t want = std::min(maxSize, avail);
   std::vector<uint8_t> bytes(want);
   Ptr<TcplabSocket> self(this);
   int rc = tcplab_conn_recv(m_conn, Now(), bytes.data(), want);
   m_tcp->Reschedule();
   if (rc <= 0) {
-    m_rxAvailable = 0;
     m_errno = ERROR_AGAIN;
     return nullptr;
   }
-  m_rxAvailable -= static_cast<size_t>(rc);
   return Create<Packet>(bytes.data(), static_cast<uint32_t>(rc));
 }
 
@@ -447,12 +459,11 @@ void TcplabSocket::CoreConnected() {
   }
 }
 
-void TcplabSocket::CoreReadable(size_t avail) {
+void TcplabSocket::CoreReadable() {
   Ptr<TcplabSocket> self(this);
-  m_rxAvailable = avail;
   if (m_shutdownRecv) {
     // Nobody will read: consume, so the window stays open as in ns-3.
-    while (m_conn && m_rxAvailable > 0) {
+    while (GetRxAvailable() > 0) {
       if (!Recv(65536, 0)) {
         break;
       }
@@ -482,7 +493,6 @@ void TcplabSocket::CoreClosed(int error) {
   // completed tells a failed connect from a later error.
   bool synSent = !m_established;
   m_conn = nullptr;
-  m_rxAvailable = 0;
   m_state = TcpSocket::CLOSED;
   if (synSent && error != TCPLAB_OK && error != TCPLAB_ERR_ABORTED) {
     NotifyConnectionFailed();

@@ -59,9 +59,13 @@ public:
   int ShutdownRecv() override;
   int Connect(const Address &address) override;
   int Listen() override;
+  /* The core's free send space; the whole buffer before Connect, 0 once
+   * the socket can send no more (shut down, closed, ended). */
   uint32_t GetTxAvailable() const override;
   int Send(Ptr<Packet> p, uint32_t flags) override;
   int SendTo(Ptr<Packet> p, uint32_t flags, const Address &toAddress) override;
+  /* In-order bytes the core holds unread, whether or not the receive
+   * callback has announced them yet. */
   uint32_t GetRxAvailable() const override;
   Ptr<Packet> Recv(uint32_t maxSize, uint32_t flags) override;
   Ptr<Packet> RecvFrom(uint32_t maxSize, uint32_t flags,
@@ -74,7 +78,7 @@ public:
   /* Called by TcplabL4Protocol for the core's callbacks. */
   void CoreAcceptable(struct tcplab_listener *l);
   void CoreConnected();
-  void CoreReadable(size_t avail);
+  void CoreReadable();
   void CorePeerClosed();
   void CoreClosed(int error);
   void CoreTrace(const struct tcplab_trace_event *ev);
@@ -135,9 +139,7 @@ private:
   bool m_closeNotified;
   bool m_established; /* the handshake completed once */
   bool m_ackNotifyQueued;
-  size_t m_rxAvailable; /* in-order bytes the core holds for us */
-  uint64_t m_queued;    /* bytes the core took from Send() */
-  uint64_t m_acked;     /* of those, acknowledged by the peer */
+  uint64_t m_acked; /* sent bytes acknowledged, as last told to the app */
   uint32_t m_backlog;
 
   /* TcpSocket attribute values (stored only). */
