@@ -235,6 +235,9 @@ static void one_connection(enum tcplab_sim_tcp ckind,
   assert_int_equal(g.ended_error[0], 0);
   assert_int_equal(g.ended_error[1], 0);
   assert_memory_equal(g.received[0], "world", 5);
+  /* The client's "hello" rides on the handshake's last segment, which the
+   * core reports (accept) before the data: the server still gets it,
+   * although it closes inside the accept callback. */
   assert_memory_equal(g.received[1], "hello", 5);
   assert_int_equal(g.received_len[0], 5);
   assert_int_equal(g.received_len[1], 5);
@@ -390,6 +393,129 @@ static void shutdown_abort_and_listener_close(void **state) {
   OK(tcplab_sim_destroy(p.sim));
 }
 
+/* --------------------------------------- actions inside callbacks */
+
+/* Per listener port: what the server does on the client's FIN or data, and
+ * the server connection's state right after its call. */
+struct inside {
+  int listener[3];
+  enum tcplab_state after_close_now, after_close_at_now, after_abort_now;
+  int abort_error;
+};
+
+static void inside_peer_closed(void *u, tcplab_sim *sim, int conn) {
+  struct inside *g = u;
+  struct tcplab_sim_conn_info ci;
+  CHECK(tcplab_sim_conn_info(sim, conn, &ci) >= 0);
+  if (ci.listener == g->listener[0]) {
+    /* No time: the close runs here, while the FIN is being handled. */
+    CHECK(tcplab_sim_close(sim, conn, TCPLAB_SIM_NOW) >= 0);
+    CHECK(tcplab_sim_conn_info(sim, conn, &ci) >= 0);
+    g->after_close_now = ci.state;
+  } else if (ci.listener == g->listener[1]) {
+    /* An explicit time, even this one: an event of its own. */
+    CHECK(tcplab_sim_close(sim, conn, tcplab_sim_now(sim)) >= 0);
+    CHECK(tcplab_sim_conn_info(sim, conn, &ci) >= 0);
+    g->after_close_at_now = ci.state;
+  }
+}
+
+static void inside_data(void *u, tcplab_sim *sim, int conn, size_t n) {
+  struct inside *g = u;
+  char buf[64];
+  CHECK(tcplab_sim_recv(sim, conn, buf, sizeof buf) == (int64_t)n);
+  struct tcplab_sim_conn_info ci;
+  CHECK(tcplab_sim_conn_info(sim, conn, &ci) >= 0);
+  if (ci.listener == g->listener[2]) {
+    CHECK(tcplab_sim_abort(sim, conn, TCPLAB_SIM_NOW) >= 0);
+    CHECK(tcplab_sim_conn_info(sim, conn, &ci) >= 0);
+    g->after_abort_now = ci.state;
+    g->abort_error = ci.error;
+  }
+}
+
+/* The flags of the segments `from` sent on conn's flow from `at` on. */
+static const char *flags_sent(tcplab_sim *sim, int conn, int from,
+                              tcplab_time_t at, char *buf, size_t cap) {
+  struct tcplab_sim_conn_info ci;
+  OK(tcplab_sim_conn_info(sim, conn, &ci));
+  buf[0] = '\0';
+  int64_t n = tcplab_sim_rows(sim, TCPLAB_SIM_SEGMENTS);
+  for (int64_t i = 0; i < n; i++) {
+    struct tcplab_sim_segment_row r;
+    OK(tcplab_sim_segment_row(sim, i, &r));
+    if (r.action != TCPLAB_SIM_SENT || r.from_node != from || r.time < at ||
+        strcmp(r.flow, ci.flow) != 0) {
+      continue;
+    }
+    char flags[24];
+    tcplab_flags_format(r.flags, flags, sizeof flags);
+    size_t len = strlen(buf);
+    snprintf(buf + len, cap - len, "%s%s", len ? " " : "", flags);
+  }
+  return buf;
+}
+
+/* An action asked for now (TCPLAB_SIM_NOW) inside a callback takes effect
+ * before the call returns; with an explicit time it waits for its event.
+ * A close inside peer_closed therefore answers the FIN with one FIN|ACK,
+ * and the client skips FIN_WAIT_2; a close "at now" sends the ACK first. */
+static void actions_inside_callbacks(void **state) {
+  (void)state;
+  struct pair p = pair_new(6, TCPLAB_SIM_TCP_TCPLAB, TCPLAB_SIM_TCP_TCPLAB,
+                           10000000, TCPLAB_MS(5));
+  struct inside g = {.after_close_now = TCPLAB_CLOSED,
+                     .after_close_at_now = TCPLAB_CLOSED,
+                     .after_abort_now = TCPLAB_ESTABLISHED};
+  struct tcplab_sim_callbacks cb = {.data = inside_data,
+                                    .peer_closed = inside_peer_closed};
+  tcplab_sim_set_callbacks(p.sim, &cb, &g);
+  int conns[3];
+  for (int i = 0; i < 3; i++) {
+    g.listener[i] = tcplab_sim_listen(p.sim, p.server, (uint16_t)(80 + i), 0);
+    OK(g.listener[i]);
+    conns[i] = tcplab_sim_connect(p.sim, p.client, p.server, (uint16_t)(80 + i),
+                                  TCPLAB_S(i), 0);
+    OK(conns[i]);
+  }
+  OK(tcplab_sim_close(p.sim, conns[0], TCPLAB_MS(100)));
+  OK(tcplab_sim_close(p.sim, conns[1], TCPLAB_S(1) + TCPLAB_MS(100)));
+  OK(tcplab_sim_send(p.sim, conns[2], "x", 1, TCPLAB_S(2) + TCPLAB_MS(100)));
+  OK(tcplab_sim_run(p.sim, TCPLAB_TIME_NEVER));
+  assert_checks();
+
+  char path[256], segs[128];
+  assert_int_equal(g.after_close_now, TCPLAB_LAST_ACK);
+  assert_string_equal(
+      flags_sent(p.sim, conns[0], p.server, TCPLAB_MS(100), segs, sizeof segs),
+      "FIN|ACK");
+  assert_string_equal(state_path(p.sim, conns[0], path, sizeof path),
+                      "CLOSED>SYN_SENT>ESTABLISHED>FIN_WAIT_1>TIME_WAIT>"
+                      "CLOSED");
+
+  assert_int_equal(g.after_close_at_now, TCPLAB_CLOSE_WAIT);
+  assert_string_equal(flags_sent(p.sim, conns[1], p.server,
+                                 TCPLAB_S(1) + TCPLAB_MS(100), segs,
+                                 sizeof segs),
+                      "ACK FIN|ACK");
+  assert_string_equal(state_path(p.sim, conns[1], path, sizeof path),
+                      "CLOSED>SYN_SENT>ESTABLISHED>FIN_WAIT_1>FIN_WAIT_2>"
+                      "TIME_WAIT>CLOSED");
+
+  /* The abort ended the connection before the data callback returned:
+   * its RST is the server's only answer to the data. */
+  assert_int_equal(g.after_abort_now, TCPLAB_CLOSED);
+  assert_int_equal(g.abort_error, TCPLAB_ERR_ABORTED);
+  assert_string_equal(flags_sent(p.sim, conns[2], p.server,
+                                 TCPLAB_S(2) + TCPLAB_MS(100), segs,
+                                 sizeof segs),
+                      "RST|ACK");
+  struct tcplab_sim_conn_info ci;
+  OK(tcplab_sim_conn_info(p.sim, conns[2], &ci));
+  assert_int_equal(ci.error, TCPLAB_ERR_RESET);
+  OK(tcplab_sim_destroy(p.sim));
+}
+
 /* -------------------------------------------------------------- CSV */
 
 static void csv_files(void **state) {
@@ -478,6 +604,7 @@ int main(void) {
       SIM_TEST(tcplab_to_native_small),
       SIM_TEST(run_until_and_stop),
       SIM_TEST(shutdown_abort_and_listener_close),
+      SIM_TEST(actions_inside_callbacks),
       SIM_TEST(csv_files),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -78,7 +78,8 @@ static void NativeStateThunk(Sim *sim, int conn, TcpSocket::TcpStates_t from,
   sim->OnNativeState(conn, from, to);
 }
 
-/* Counts nesting so destroy() and run() can refuse inside callbacks. */
+/* Counts nesting so destroy() and run() can refuse inside callbacks, and
+ * so that actions asked for now from a callback run inside it. */
 struct InCallback {
   Sim *sim;
   explicit InCallback(Sim *s) : sim(s) {
@@ -88,6 +89,41 @@ struct InCallback {
     sim->callbackDepth--;
   }
 };
+
+/* Marks the application call under way, so that the native state changes
+ * it causes are put down to it. Calls nest: an action asked for inside a
+ * callback runs there, and that callback may come from another action. */
+struct AppCall {
+  Sim &sim;
+  int savedConn;
+  tcplab_event savedEvent;
+  AppCall(Sim &s, int conn, tcplab_event ev)
+      : sim(s), savedConn(s.m_appConn), savedEvent(s.m_appEvent) {
+    sim.m_appConn = conn;
+    sim.m_appEvent = ev;
+  }
+  ~AppCall() {
+    sim.m_appConn = savedConn;
+    sim.m_appEvent = savedEvent;
+  }
+  AppCall(const AppCall &) = delete;
+  AppCall &operator=(const AppCall &) = delete;
+};
+
+/* An action asked for now from inside a callback runs before the callback
+ * returns, as a socket call in a real program does: the transport is then
+ * still handling the segment that caused the callback, and the core sends
+ * the ACK it owes for it only after its notifications, so a reply or a
+ * close made here carries that ACK (a close inside peer_closed answers the
+ * FIN with one FIN|ACK). An explicit time, even the current one, is an
+ * event of its own, as is everything asked for before the run. */
+template <typename F> void Sim::Act(tcplab_time_t at, F action) {
+  if (at == TCPLAB_SIM_NOW && callbackDepth > 0) {
+    action();
+    return;
+  }
+  Simulator::Schedule(Delay(at), action);
+}
 
 void Sim::ApplyNativeConfig(int node, Ptr<Socket> s) {
   const NodeRec &n = nodes[node];
@@ -210,8 +246,16 @@ void Sim::HandleAccept(int listener, Ptr<Socket> s, const Address &from) {
   // A native accepted socket is a copy of its listener, settings and all
   // (and ns-3 aborts on a segment size change once connected).
   AttachSocket(c);
+  // Data can come with the handshake's last segment, and the core reports
+  // the connection before the data. Take it now, before the application
+  // can act: a close in the accept callback would make the core discard
+  // bytes it has already acknowledged. Announced after the accept.
+  size_t early = TakeReceived(id);
   if (cb.accept) {
     cb.accept(cbUser, Handle(), listener, id);
+  }
+  if (early && cb.data) {
+    cb.data(cbUser, Handle(), id, early);
   }
   Flush(id);
 }
@@ -225,12 +269,12 @@ int Sim::Connect(int node, int peer, uint16_t port, tcplab_time_t at,
   if (port == 0) {
     throw SimError(TCPLAB_SIM_ERR_INVAL, "connect: port must be > 0");
   }
-  Time delay = Delay(at);
+  Delay(at); // refuse a time in the past before creating anything
   int id = NewConn(node, false);
   ConnRec &c = Conn(id);
   c.role = TCPLAB_ROLE_ACTIVE;
   c.remote = {nodes[peer].addrs.empty() ? 0 : nodes[peer].addrs[0], port};
-  Simulator::Schedule(delay, [this, id, peer, port, lport]() {
+  Act(at, [this, id, peer, port, lport]() {
     const NodeRec &p = nodes[peer];
     DoConnect(id, p.addrs.empty() ? 0 : p.addrs[0], port, lport);
   });
@@ -259,12 +303,14 @@ void Sim::DoConnect(int id, uint32_t raddr, uint16_t rport, uint16_t lport) {
     AttachSocket(c0);
     s->SetConnectCallback(MakeBoundCallback(&ConnectedThunk, this, id),
                           MakeBoundCallback(&ConnectFailedThunk, this, id));
+    int savedPending = m_pendingActive;
     m_pendingActive = id;
-    m_appConn = id;
-    m_appEvent = TCPLAB_EV_APP_CONNECT;
-    rc = raddr ? s->Connect(InetSocketAddress(Ipv4Address(raddr), rport)) : -1;
-    m_appConn = 0;
-    m_pendingActive = 0;
+    {
+      AppCall call(*this, id, TCPLAB_EV_APP_CONNECT);
+      rc =
+          raddr ? s->Connect(InetSocketAddress(Ipv4Address(raddr), rport)) : -1;
+    }
+    m_pendingActive = savedPending;
   }
   ConnRec &c = Conn(id); // the trace may have grown the vector
   if (rc != 0) {
@@ -329,10 +375,18 @@ static void RecvThunk(Sim *sim, int conn, Ptr<Socket>) {
 
 void Sim::HandleRecv(int id) {
   InCallback guard(this);
-  ConnRec &c0 = Conn(id);
-  Ptr<Socket> s = c0.socket;
+  size_t total = TakeReceived(id);
+  if (total && cb.data) {
+    cb.data(cbUser, Handle(), id, total);
+  }
+}
+
+/* Moves what the socket holds into the connection's record, where
+ * tcplab_sim_recv finds it; returns the number of bytes. */
+size_t Sim::TakeReceived(int id) {
+  Ptr<Socket> s = Conn(id).socket;
   if (!s) {
-    return;
+    return 0;
   }
   size_t total = 0;
   while (Ptr<Packet> p = s->Recv(65536, 0)) {
@@ -350,9 +404,7 @@ void Sim::HandleRecv(int id) {
   if (c.native) {
     c.bytesReceived += total;
   }
-  if (total && cb.data) {
-    cb.data(cbUser, Handle(), id, total);
-  }
+  return total;
 }
 
 static void SendThunk(Sim *sim, int conn, Ptr<Socket>, uint32_t) {
@@ -446,8 +498,7 @@ void Sim::QueueSend(int id, Chunk chunk, tcplab_time_t at) {
   if (c.wantShutdown || c.wantClose) {
     throw SimError(TCPLAB_SIM_ERR_STATE, "send: the connection is closing");
   }
-  Time delay = Delay(at);
-  Simulator::Schedule(delay, [this, id, chunk]() {
+  Act(at, [this, id, chunk]() {
     ConnRec &c = Conn(id);
     if (c.ended) {
       return;
@@ -462,8 +513,7 @@ void Sim::Shutdown(int id, tcplab_time_t at) {
   if (c.isListener) {
     throw SimError(TCPLAB_SIM_ERR_INVAL, "shutdown: not on a listener");
   }
-  Time delay = Delay(at);
-  Simulator::Schedule(delay, [this, id]() {
+  Act(at, [this, id]() {
     ConnRec &c = Conn(id);
     if (c.ended) {
       return;
@@ -480,16 +530,13 @@ void Sim::DoShutdown(int id) {
     c.closeAt = Now();
   }
   Ptr<Socket> s = c.socket;
-  m_appConn = id;
-  m_appEvent = TCPLAB_EV_APP_SHUTDOWN;
+  AppCall call(*this, id, TCPLAB_EV_APP_SHUTDOWN);
   s->ShutdownSend();
-  m_appConn = 0;
 }
 
 void Sim::Close(int id, tcplab_time_t at) {
   Conn(id);
-  Time delay = Delay(at);
-  Simulator::Schedule(delay, [this, id]() {
+  Act(at, [this, id]() {
     ConnRec &c = Conn(id);
     if (c.ended) {
       return;
@@ -497,10 +544,10 @@ void Sim::Close(int id, tcplab_time_t at) {
     if (c.isListener) {
       if (c.socket) {
         Ptr<Socket> s = c.socket;
-        m_appConn = id;
-        m_appEvent = TCPLAB_EV_APP_CLOSE;
-        s->Close();
-        m_appConn = 0;
+        {
+          AppCall call(*this, id, TCPLAB_EV_APP_CLOSE);
+          s->Close();
+        }
         ConnRec &l = Conn(id);
         if (l.native) {
           AddTimeline(l, TCPLAB_LISTEN, TCPLAB_CLOSED, TCPLAB_EV_APP_CLOSE,
@@ -532,10 +579,8 @@ void Sim::DoClose(int id) {
   if (!s) {
     return;
   }
-  m_appConn = id;
-  m_appEvent = TCPLAB_EV_APP_CLOSE;
+  AppCall call(*this, id, TCPLAB_EV_APP_CLOSE);
   s->Close();
-  m_appConn = 0;
 }
 
 void Sim::Abort(int id, tcplab_time_t at) {
@@ -547,8 +592,7 @@ void Sim::Abort(int id, tcplab_time_t at) {
     throw SimError(TCPLAB_SIM_ERR_STATE,
                    "abort: ns-3's native TCP has no abort (RST) call");
   }
-  Time delay = Delay(at);
-  Simulator::Schedule(delay, [this, id]() {
+  Act(at, [this, id]() {
     ConnRec &c = Conn(id);
     if (c.ended) {
       return;

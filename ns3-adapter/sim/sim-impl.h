@@ -281,6 +281,11 @@ public:
 
 private:
   friend class LinkImpairment;
+  friend struct AppCall;
+  /* sim-apps.cc: runs an application action (an action's body) at `at`:
+   * inside a callback, TCPLAB_SIM_NOW runs it before the callback returns
+   * (see Act in sim-apps.cc); every other time is an event. */
+  template <typename F> void Act(tcplab_time_t at, F action);
   /* sim-net.cc */
   LinkImpairment &Impair(int link, int from_dir);
   void RoutesIfNeeded();
@@ -292,6 +297,7 @@ private:
   void DoShutdown(int conn);
   void DoClose(int conn);
   void DoAbort(int conn);
+  size_t TakeReceived(int conn);
   void FireTimer(void *arg);
   void EndConn(ConnRec &c, int error);
   void ApplyNativeConfig(int node, ns3::Ptr<ns3::Socket> s);
