@@ -516,6 +516,81 @@ static void actions_inside_callbacks(void **state) {
   OK(tcplab_sim_destroy(p.sim));
 }
 
+/* ------------------------------------------------ simultaneous open */
+
+/* Two active opens from fixed ports meet (RFC 9293 figure 7). Each end's
+ * ISN belongs to its side of the flow, not to its role (both are active):
+ * every row's relative numbers count from the sender's and the receiver's
+ * own SYN, on both ends. */
+static void simultaneous_open_relative_numbers(void **state) {
+  (void)state;
+  struct pair p = pair_new(7, TCPLAB_SIM_TCP_TCPLAB, TCPLAB_SIM_TCP_TCPLAB,
+                           10000000, TCPLAB_MS(20));
+  int a =
+      tcplab_sim_connect(p.sim, p.client, p.server, 5001, TCPLAB_S(1), 5000);
+  int b =
+      tcplab_sim_connect(p.sim, p.server, p.client, 5000, TCPLAB_S(1), 5001);
+  OK(a);
+  OK(b);
+  OK(tcplab_sim_send(p.sim, a, "ab", 2, TCPLAB_S(2)));
+  OK(tcplab_sim_send(p.sim, b, "xyz", 3, TCPLAB_S(2)));
+  OK(tcplab_sim_run(p.sim, TCPLAB_S(3)));
+
+  struct tcplab_sim_conn_info ai, bi;
+  OK(tcplab_sim_conn_info(p.sim, a, &ai));
+  OK(tcplab_sim_conn_info(p.sim, b, &bi));
+  assert_string_equal(ai.flow, "10.0.0.1:5000-10.0.0.2:5001");
+  assert_string_equal(bi.flow, ai.flow);
+  assert_int_equal(ai.role, TCPLAB_ROLE_ACTIVE);
+  assert_int_equal(bi.role, TCPLAB_ROLE_ACTIVE);
+  char path[256];
+  assert_string_equal(state_path(p.sim, a, path, sizeof path),
+                      "CLOSED>SYN_SENT>SYN_RECEIVED>ESTABLISHED");
+  assert_string_equal(state_path(p.sim, b, path, sizeof path),
+                      "CLOSED>SYN_SENT>SYN_RECEIVED>ESTABLISHED");
+
+  /* Each end's ISN is the seq of the SYN it sent. */
+  uint32_t isn[2] = {0, 0};
+  int64_t n = tcplab_sim_rows(p.sim, TCPLAB_SIM_SEGMENTS);
+  for (int64_t i = 0; i < n; i++) {
+    struct tcplab_sim_segment_row r;
+    OK(tcplab_sim_segment_row(p.sim, i, &r));
+    if (r.action == TCPLAB_SIM_SENT && r.flags == TCPLAB_SYN) {
+      isn[r.from_node == p.client ? 0 : 1] = r.seq;
+    }
+  }
+  assert_int_not_equal(isn[0], isn[1]);
+  int rows = 0;
+  for (int64_t i = 0; i < n; i++) {
+    struct tcplab_sim_segment_row r;
+    OK(tcplab_sim_segment_row(p.sim, i, &r));
+    int from = r.from_node == p.client ? 0 : 1;
+    assert_true(r.has_rel_seq);
+    assert_int_equal(r.rel_seq, r.seq - isn[from]);
+    assert_true(r.rel_seq <= 4);
+    if (r.flags & TCPLAB_ACK) {
+      assert_true(r.has_rel_ack);
+      assert_int_equal(r.rel_ack, r.ack - isn[1 - from]);
+      assert_true(r.rel_ack >= 1 && r.rel_ack <= 4);
+    }
+    rows++;
+  }
+  assert_true(rows >= 8);
+  /* The timeline says the same on both ends. */
+  int64_t t = tcplab_sim_rows(p.sim, TCPLAB_SIM_TIMELINE);
+  for (int64_t i = 0; i < t; i++) {
+    struct tcplab_sim_timeline_row r;
+    OK(tcplab_sim_timeline_row(p.sim, i, &r));
+    if (r.has_rel_seq) {
+      assert_true(r.rel_seq <= 1);
+    }
+    if (r.has_rel_ack) {
+      assert_int_equal(r.rel_ack, 1);
+    }
+  }
+  OK(tcplab_sim_destroy(p.sim));
+}
+
 /* -------------------------------------------------------------- CSV */
 
 static void csv_files(void **state) {
@@ -605,6 +680,7 @@ int main(void) {
       SIM_TEST(run_until_and_stop),
       SIM_TEST(shutdown_abort_and_listener_close),
       SIM_TEST(actions_inside_callbacks),
+      SIM_TEST(simultaneous_open_relative_numbers),
       SIM_TEST(csv_files),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

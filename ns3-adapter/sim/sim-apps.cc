@@ -665,6 +665,14 @@ void Sim::EndConn(ConnRec &c, int error) {
 
 /* --------------------------------------------------- tcplab's traces */
 
+/* Which end of its flow a connection is: 0 for the flow's client, 1 for
+ * its server. Not the role: in a simultaneous open both ends are active,
+ * and the flow's client is the one whose SYN was seen first. */
+int Sim::FlowSide(const ConnRec &c) const {
+  const Flow &f = flows[c.flow];
+  return f.client.addr == c.local.addr && f.client.port == c.local.port ? 0 : 1;
+}
+
 void Sim::OnCoreTrace(int node, const tcplab_trace_event *ev) {
   int id = 0;
   if (!ev->conn) {
@@ -734,7 +742,7 @@ void Sim::OnCoreTrace(int node, const tcplab_trace_event *ev) {
   // connection's idea of its peer's ISN can be an old duplicate SYN's, so
   // only its own ISN is taken from it. Its timeline rows use its own view.
   Flow &f = flows[c.flow];
-  int side = c.role == TCPLAB_ROLE_ACTIVE ? 0 : 1;
+  int side = FlowSide(c);
   f.isn[side] = ev->iss;
   f.isnKnown[side] = true;
   if (ev->from != ev->to) {
@@ -816,7 +824,7 @@ void Sim::OnNativeState(int id, TcpSocket::TcpStates_t fromN,
   uint32_t relSeq = 0, relAck = 0;
   if (seg) {
     const Flow &f = flows[c.flow];
-    int peer = c.role == TCPLAB_ROLE_ACTIVE ? 1 : 0;
+    int peer = 1 - FlowSide(c);
     seqKnown = f.isnKnown[peer];
     relSeq = seq - f.isn[peer];
     ackKnown = f.isnKnown[1 - peer] && (flags & TCPLAB_ACK);
@@ -907,7 +915,7 @@ void Sim::ConnInfo(int id, struct tcplab_sim_conn_info *out) const {
   out->error = c.error;
   if (c.native && c.flow >= 0) {
     const Flow &f = flows[c.flow];
-    int side = c.role == TCPLAB_ROLE_ACTIVE ? 0 : 1;
+    int side = FlowSide(c);
     out->syn_tx = f.synTx[side];
     out->retransmissions = f.retrans[side];
     out->bytes_sent = std::min<uint64_t>(f.acked[side], c.streamOffset);

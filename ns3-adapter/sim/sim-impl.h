@@ -311,6 +311,7 @@ private:
   int FlowFor(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
               uint8_t flags);
   int FlowForConn(const ConnRec &c);
+  int FlowSide(const ConnRec &c) const; /* sim-apps.cc */
   void RecordSegment(int link, int dir, tcplab_sim_action action,
                      const WireSegment &w, const char *reason, bool injected);
   std::string CellText(tcplab_sim_table t, int64_t row, int col);

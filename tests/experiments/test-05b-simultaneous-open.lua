@@ -1,7 +1,8 @@
 -- Checks experiments/05b-simultaneous-open.lua: two active opens from
 -- fixed ports meet; both sides go SYN_SENT -> SYN_RECEIVED -> ESTABLISHED
 -- at the same instants, with four segments: two SYNs, two SYN|ACKs that
--- repeat their sender's ISN and acknowledge the other's.
+-- repeat their sender's ISN and acknowledge the other's. Relative numbers
+-- (segments.csv, the symbolic ladder) count from each end's own ISN.
 
 local E = dofile(arg[0]:match("^(.*)/") .. "/expect.lua")
 
@@ -36,6 +37,11 @@ local function check(label, p)
     E.eq(E.cause(R, node, "ESTABLISHED", flow), "rcv SYN|ACK", node .. " ESTABLISHED: the other's SYN|ACK")
     E.eq(synack[node].seq, syn[node].seq, node .. "'s SYN|ACK repeats its SYN's seq (its ISN)")
     E.eq(synack[node].ack, E.plus(syn[other].seq, 1), node .. "'s SYN|ACK acks the other ISN + 1")
+    -- segments.csv's relative numbers, from the sender's and the
+    -- receiver's ISN (both ends are active: neither is "the server").
+    E.eq(syn[node].rel_seq, 0, node .. "'s SYN: rel_seq 0")
+    E.eq(synack[node].rel_seq .. " " .. synack[node].rel_ack, "0 1",
+      node .. "'s SYN|ACK: rel_seq 0, rel_ack 1")
     -- The timeline's relative numbers, seen by the receiver.
     local _, row = E.entered(R, node, "ESTABLISHED", flow)
     E.eq(row.rel_seq .. " " .. row.rel_ack, "0 1", node .. " receives SYN|ACK seq=0 ack=1 (relative)")
@@ -51,8 +57,13 @@ local function check(label, p)
   E.eq(R.metrics.segments, 4, "metrics: segments")
   E.eq(R.metrics.a_established_s, R.metrics.b_established_s, "metrics: both established together")
 
+  local received = E.where(R.segments, { action = "received" })
+  E.eq(#E.where(received, { rel_ack = 1 }), 2, "both SYN|ACKs arrive with rel_ack 1")
+
   E.printed(output, { "SYN_RECEIVED |", "| SYN_RECEIVED",
-    ("x = %d (a's ISN), y = %d (b's ISN)"):format(syn.a.seq, syn.b.seq) }, "the ladder")
+    "-- SYN seq=x --", "- SYN seq=y --",
+    "-- SYN|ACK seq=x ack=y+1 --", "- SYN|ACK seq=y ack=x+1 --",
+    ("x = %d (a's ISN), y = %d (b's ISN)"):format(syn.a.seq, syn.b.seq) }, "the symbolic ladder")
   E.nonempty(dir .. "/states.png", "state timeline plot")
   E.nonempty(dir .. "/ladder.svg", "ladder SVG")
 end
