@@ -2,8 +2,6 @@
  * trace rows and CSV files (issue 4 points 3, 5, 6 and 8). */
 #include "sim_util.h"
 
-#include <sys/stat.h>
-
 /* ---------------------------------------------------------- lifecycle */
 
 static void create_destroy_create(void **state) {
@@ -670,7 +668,6 @@ static void csv_files(void **state) {
 }
 
 int main(void) {
-  mkdir("sim-out", 0777);
   const struct CMUnitTest tests[] = {
       SIM_TEST(create_destroy_create),
       SIM_TEST(errors_are_returned_with_messages),

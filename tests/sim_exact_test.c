@@ -3,8 +3,6 @@
  * repeat byte for byte with the same seed. */
 #include "sim_util.h"
 
-#include <sys/stat.h>
-
 /* The first segment row with this action, sender and exact flags. */
 static struct tcplab_sim_segment_row
 first_segment(tcplab_sim *sim, enum tcplab_sim_action a, int from, int flags) {
@@ -174,18 +172,19 @@ static uint32_t lossy_run(uint64_t seed, const char *dir) {
 
 static void same_seed_same_bytes(void **state) {
   (void)state;
-  uint32_t a = lossy_run(42, "sim-out/exact/a");
-  uint32_t b = lossy_run(42, "sim-out/exact/b");
-  uint32_t c = lossy_run(43, "sim-out/exact/c");
+  char da[256], db[256], dc[256];
+  uint32_t a = lossy_run(42, out_dir(da, sizeof da, "exact/a"));
+  uint32_t b = lossy_run(42, out_dir(db, sizeof db, "exact/b"));
+  uint32_t c = lossy_run(43, out_dir(dc, sizeof dc, "exact/c"));
   assert_int_equal(a, b);
   assert_int_not_equal(a, c);
   static const char *const files[] = {"timeline.csv", "segments.csv",
                                       "connections.csv"};
   for (int i = 0; i < 3; i++) {
-    char pa[128], pb[128], pc[128];
-    snprintf(pa, sizeof pa, "sim-out/exact/a/%s", files[i]);
-    snprintf(pb, sizeof pb, "sim-out/exact/b/%s", files[i]);
-    snprintf(pc, sizeof pc, "sim-out/exact/c/%s", files[i]);
+    char pa[320], pb[320], pc[320];
+    snprintf(pa, sizeof pa, "%s/%s", da, files[i]);
+    snprintf(pb, sizeof pb, "%s/%s", db, files[i]);
+    snprintf(pc, sizeof pc, "%s/%s", dc, files[i]);
     size_t la = 0, lb = 0, lc = 0;
     char *ta = slurp(pa, &la), *tb = slurp(pb, &lb), *tc = slurp(pc, &lc);
     assert_non_null(ta);
@@ -201,8 +200,6 @@ static void same_seed_same_bytes(void **state) {
 }
 
 int main(void) {
-  mkdir("sim-out", 0777);
-  mkdir("sim-out/exact", 0777);
   const struct CMUnitTest tests[] = {
       SIM_TEST(handshake_is_2d_plus_serialization),
       SIM_TEST(lost_syn_costs_one_initial_rto),

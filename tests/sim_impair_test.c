@@ -4,8 +4,6 @@
  * routers, per-direction rates and the dumbbell. */
 #include "sim_util.h"
 
-#include <sys/stat.h>
-
 struct sink {
   uint64_t bytes[64];
   int bad[64];
@@ -479,7 +477,8 @@ static void queue_overflow_drops(void **state) {
   OK(tcplab_sim_link_direction(p.sim, p.link, p.client, 0, 3));
   int c = start_transfer(&p, 100000, 0);
   OK(tcplab_sim_run(p.sim, TCPLAB_TIME_NEVER));
-  OK(tcplab_sim_write_csv(p.sim, "sim-out/queue"));
+  char dir[256];
+  OK(tcplab_sim_write_csv(p.sim, out_dir(dir, sizeof dir, "queue")));
   assert_checks();
   assert_true(drops(p.sim, p.client, "queue") > 0);
   assert_int_equal(drops(p.sim, p.server, "queue"), 0);
@@ -615,7 +614,6 @@ static void dumbbell(void **state) {
 }
 
 int main(void) {
-  mkdir("sim-out", 0777);
   const struct CMUnitTest tests[] = {
       SIM_TEST(random_loss_per_direction),
       SIM_TEST(gilbert_elliott_bursts),

@@ -4,8 +4,6 @@
  * each way, and both ends go through the full four-way close. */
 #include "sim_util.h"
 
-#include <sys/stat.h>
-
 #define MEGABYTE (1024u * 1024u)
 
 struct check {
@@ -88,7 +86,8 @@ static void interop(bool native_defaults) {
   OK(tcplab_sim_close(sim, c1, TCPLAB_MS(10)));
   OK(tcplab_sim_close(sim, c2, t2));
   OK(tcplab_sim_run(sim, TCPLAB_TIME_NEVER));
-  OK(tcplab_sim_write_csv(sim, "sim-out/interop")); /* for a failure's eyes */
+  char dir[256]; /* for a failure's eyes */
+  OK(tcplab_sim_write_csv(sim, out_dir(dir, sizeof dir, "interop")));
   assert_checks();
   assert_int_equal(k.servers_closed, 2);
 
@@ -259,7 +258,6 @@ static void close_inside_peer_closed(void **state) {
 }
 
 int main(void) {
-  mkdir("sim-out", 0777);
   const struct CMUnitTest tests[] = {
       SIM_TEST(both_directions_same_settings),
       SIM_TEST(both_directions_ns3_defaults),

@@ -4,8 +4,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "sim_util.h"
 
-#include <sys/stat.h>
-
 /* The server closes a moment after the client's FIN, so that the close
  * is the four-way one the checks below expect. (Inside the callback its
  * FIN would carry the ACK; ns-3's own TCP then still sends the ACK first,
@@ -28,9 +26,9 @@ struct frame {
 /* Decodes a pcap with tshark: flags, relative seq and ack, payload length
  * and checksum status of every TCP frame. */
 static int decode(const char *pcap, struct frame *out, int cap) {
-  char cmd[512];
+  char cmd[1024];
   snprintf(cmd, sizeof cmd,
-           "tshark -r %s -o tcp.check_checksum:TRUE -o "
+           "tshark -r '%s' -o tcp.check_checksum:TRUE -o "
            "tcp.relative_sequence_numbers:TRUE -T fields -e tcp.flags "
            "-e tcp.seq -e tcp.ack -e tcp.len -e tcp.checksum.status "
            "-E separator=, 2>/dev/null",
@@ -74,9 +72,10 @@ static void pcap_decodes_handshake_and_close(void **state) {
                            10000000, TCPLAB_MS(15));
   struct tcplab_sim_callbacks cb = {.peer_closed = on_peer_closed};
   tcplab_sim_set_callbacks(p.sim, &cb, NULL);
-  mkdir("sim-out", 0777);
-  mkdir("sim-out/pcap", 0777);
-  OK(tcplab_sim_link_pcap(p.sim, p.link, "sim-out/pcap/link"));
+  char dir[256], path[320];
+  out_dir(dir, sizeof dir, "pcap");
+  snprintf(path, sizeof path, "%s/link", dir);
+  OK(tcplab_sim_link_pcap(p.sim, p.link, path));
   assert_int_equal(tcplab_sim_link_pcap(p.sim, p.link, "/no/such/dir/x"),
                    TCPLAB_SIM_ERR_IO);
   OK(tcplab_sim_listen(p.sim, p.server, 80, 0));
@@ -88,7 +87,8 @@ static void pcap_decodes_handshake_and_close(void **state) {
   OK(tcplab_sim_destroy(p.sim)); /* flushes the pcap files */
 
   struct frame f[64];
-  int n = decode("sim-out/pcap/link-client.pcap", f, 64);
+  snprintf(path, sizeof path, "%s/link-client.pcap", dir);
+  int n = decode(path, f, 64);
   assert_true(n >= 8);
   /* The handshake. */
   assert_int_equal(f[0].flags, TCPLAB_SYN);
@@ -127,7 +127,8 @@ static void pcap_decodes_handshake_and_close(void **state) {
   }
   /* The server's end saw the same frames. */
   struct frame g[64];
-  assert_int_equal(decode("sim-out/pcap/link-server.pcap", g, 64), n);
+  snprintf(path, sizeof path, "%s/link-server.pcap", dir);
+  assert_int_equal(decode(path, g, 64), n);
 }
 
 /* Every frame in the pcap is a row of segments.csv with the same flags
@@ -138,9 +139,10 @@ static void pcap_matches_segment_rows(void **state) {
                            10000000, TCPLAB_MS(3));
   struct tcplab_sim_callbacks cb = {.peer_closed = on_peer_closed};
   tcplab_sim_set_callbacks(p.sim, &cb, NULL);
-  mkdir("sim-out", 0777);
-  mkdir("sim-out/pcap", 0777);
-  OK(tcplab_sim_link_pcap(p.sim, p.link, "sim-out/pcap/rows"));
+  char dir[256], path[320];
+  out_dir(dir, sizeof dir, "pcap");
+  snprintf(path, sizeof path, "%s/rows", dir);
+  OK(tcplab_sim_link_pcap(p.sim, p.link, path));
   OK(tcplab_sim_listen(p.sim, p.server, 80, 0));
   int c = tcplab_sim_connect(p.sim, p.client, p.server, 80, 0, 0);
   OK(tcplab_sim_send_generated(p.sim, c, 20000, 0));
@@ -166,7 +168,8 @@ static void pcap_matches_segment_rows(void **state) {
   }
   OK(tcplab_sim_destroy(p.sim));
   struct frame got[256];
-  int ng = decode("sim-out/pcap/rows-client.pcap", got, 256);
+  snprintf(path, sizeof path, "%s/rows-client.pcap", dir);
+  int ng = decode(path, got, 256);
   assert_int_equal(ng, nw);
   for (int i = 0; i < ng; i++) {
     assert_int_equal(got[i].flags, want[i].flags);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <setjmp.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -167,9 +168,27 @@ static inline char *slurp(const char *path, size_t *len) {
   return buf;
 }
 
-/* A fresh directory under the build tree for a test's output files. */
-static inline void out_dir(char *buf, size_t cap, const char *name) {
-  snprintf(buf, cap, "sim-out/%s", name);
+/* The build tree's directory for the tests' files, an absolute path set
+ * by tests/CMakeLists.txt: a relative one would follow the working
+ * directory, and a test run by hand from the source tree would write
+ * there. */
+#ifndef TCPLAB_SIM_OUT
+#error "TCPLAB_SIM_OUT must name the tests' output directory"
+#endif
+
+/* A directory for a test's output files, TCPLAB_SIM_OUT/name, created
+ * with its parents. Returns buf. */
+static inline const char *out_dir(char *buf, size_t cap, const char *name) {
+  snprintf(buf, cap, "%s/%s", TCPLAB_SIM_OUT, name);
+  for (char *p = buf + 1; *p; p++) {
+    if (*p == '/') {
+      *p = '\0';
+      mkdir(buf, 0777); /* fails harmlessly when it exists */
+      *p = '/';
+    }
+  }
+  mkdir(buf, 0777);
+  return buf;
 }
 
 #endif /* TCPLAB_TESTS_SIM_UTIL_H */
