@@ -17,10 +17,11 @@
  *   callback with TCPLAB_SIM_NOW takes effect before it returns, while the
  *   transport is still handling what caused the callback, as a socket call
  *   in a real program would: a reply or a close made in data or
- *   peer_closed carries the ACK the transport owes (a close inside
- *   peer_closed answers the FIN with one FIN|ACK). With an explicit time,
- *   even the current one, and outside callbacks, an action is an event of
- *   its own at that time. Timers (tcplab_sim_at) are always events.
+ *   peer_closed carries the ACK the transport owes (on a tcplab node, a
+ *   close inside peer_closed answers the FIN with one FIN|ACK; ns-3's own
+ *   TCP sends one more ACK after it). With an explicit time, even the
+ *   current one, and outside callbacks, an action is an event of its own
+ *   at that time. Timers (tcplab_sim_at) are always events.
  * - Nodes, links and connections are small non-negative integer ids.
  *   Connection ids start at 1 and are shared with listeners, as in the
  *   `conn` column of timeline.csv.
