@@ -1252,14 +1252,14 @@ static int l_error_name(lua_State *L) {
   return 1;
 }
 
-/* core.new_handle(kind) -> an empty userdata of kind "node", "link" or
- * "conn"; the Lua side keeps what it refers to. */
+/* core.new_handle(kind) -> an empty userdata of kind 1 (node), 2 (link)
+ * or 3 (conn); the Lua side keeps what it refers to. */
 static int l_new_handle(lua_State *L) {
-  static const char *const kinds[] = {"node", "link", "conn", NULL};
   static const char *const mts[] = {NODE_MT, LINK_MT, CONN_MT};
-  int k = luaL_checkoption(L, 1, NULL, kinds);
+  lua_Integer k = luaL_checkinteger(L, 1);
+  luaL_argcheck(L, k >= 1 && k <= 3, 1, "kind must be 1, 2 or 3");
   lua_newuserdatauv(L, 0, 0);
-  luaL_setmetatable(L, mts[k]);
+  luaL_setmetatable(L, mts[k - 1]);
   return 1;
 }
 

@@ -29,6 +29,7 @@ local tcplab = {
 }
 
 local MT = core.metatables
+local HANDLE_NODE, HANDLE_LINK, HANDLE_CONN = 1, 2, 3 -- kinds for core.new_handle
 local REC = setmetatable({}, { __mode = "k" }) -- handle -> its record
 
 local fmt = string.format
@@ -378,7 +379,7 @@ local function conn_arg(fname, n, v, S, what)
 end
 
 local function new_node(S, id, name, router, tcp, counterfactual)
-  local h = core.new_handle("node")
+  local h = core.new_handle(HANDLE_NODE)
   REC[h] = {
     kind = "node", S = S, u = S.u, id = id, name = name, router = router, tcp = tcp,
     counterfactual = counterfactual,
@@ -388,7 +389,7 @@ local function new_node(S, id, name, router, tcp, counterfactual)
 end
 
 local function new_link(S, id, a, b)
-  local h = core.new_handle("link")
+  local h = core.new_handle(HANDLE_LINK)
   REC[h] = {
     kind = "link", S = S, id = id, name = core.link_name(S.u, id),
     a = a, b = b,
@@ -399,13 +400,19 @@ end
 
 -- The handle of connection id, made on first sight (accepted ones are
 -- first seen in the accept callback).
-local function conn_handle(S, id)
+-- node (a node handle) and is_listener when the caller knows them, which
+-- saves asking the simulation for every connection of an experiment.
+local function conn_handle(S, id, node, is_listener)
   local h = S.conns[id]
   if h then return h end
-  local node, is_listener = core.conn_brief(S.u, id)
-  h = core.new_handle("conn")
+  if node == nil then
+    local node_id
+    node_id, is_listener = core.conn_brief(S.u, id)
+    node = S.nodes[node_id]
+  end
+  h = core.new_handle(HANDLE_CONN)
   -- Few fields: there is one of these per connection.
-  REC[h] = { kind = "conn", S = S, u = S.u, id = id, node = S.nodes[node], is_listener = is_listener }
+  REC[h] = { kind = "conn", S = S, u = S.u, id = id, node = node, is_listener = is_listener }
   S.conns[id] = h
   return h
 end
@@ -424,7 +431,8 @@ local EV_ACCEPT, EV_CONNECTED, EV_DATA, EV_PEER_CLOSED, EV_ENDED, EV_TIMER = 1, 
 core.set_dispatcher(function(u, ev, a, b, h)
   local S = REC[u]
   if ev == EV_ACCEPT then
-    local c = conn_handle(S, b)
+    local listener = S.conns[a]
+    local c = conn_handle(S, b, listener and REC[listener].node or nil, false)
     h = S.handlers[a]
     S.handlers[b] = h or false
     if h and h.on_accept then h.on_accept(c) end
@@ -1143,7 +1151,7 @@ function Node:listen(port, opts)
     fail(F, err)
   end
   r.S.handlers[id] = h or false
-  return conn_handle(r.S, id)
+  return conn_handle(r.S, id, self, true)
 end
 
 -- node:connect(peer, port [, { at = now | after = d, port = ephemeral,
@@ -1165,13 +1173,13 @@ function Node:connect(peer, port, opts)
   local h, at, lport = nil, nil, 0
   if opts ~= nil then
     h = with_callbacks(F, 3, opts, CONNECT_KEYS)
-    at = when(F, 3, opts.at, opts.after, S.u)
-    lport = opt_int(F, 3, "port", opts.port, 1, 65535, 0)
+    if opts.at ~= nil or opts.after ~= nil then at = when(F, 3, opts.at, opts.after, S.u) end
+    if opts.port ~= nil then lport = opt_int(F, 3, "port", opts.port, 1, 65535) end
   end
   local id, err = core.connect(S.u, r.id, pr.id, port, at, lport)
   if not id then fail(F, err) end
   S.handlers[id] = h or false
-  return conn_handle(S, id)
+  return conn_handle(S, id, self, false)
 end
 
 -- ----------------------------------------------------- connections
@@ -1187,7 +1195,6 @@ local ACTION_KEYS = set_of { "at", "after" }
 -- The time of an action: { at = t } (absolute) or { after = d } (from
 -- now); nil is now.
 local function action_time(F, n, opts, r)
-  if opts == nil then return nil end
   opts = options(F, n, opts, ACTION_KEYS)
   return when(F, n, opts.at, opts.after, r.u)
 end
@@ -1213,7 +1220,7 @@ function Conn:send(data, opts)
     end
     data = n
   end
-  local ok, err = core.send(r.u, r.id, data, action_time("conn:send", 2, opts, r))
+  local ok, err = core.send(r.u, r.id, data, opts ~= nil and action_time("conn:send", 2, opts, r) or nil)
   if not ok then fail("conn:send", err) end
   return self
 end
@@ -1223,7 +1230,7 @@ function Conn:shutdown(opts)
   local r = REC[self]
   if r == nil or r.kind ~= "conn" then r = self_of(self, "conn", "conn:shutdown") end
   if r.is_listener then fail("conn:shutdown", "a listener cannot shut down; use listener:close()") end
-  local ok, err = core.shutdown(r.u, r.id, action_time("conn:shutdown", 1, opts, r))
+  local ok, err = core.shutdown(r.u, r.id, opts ~= nil and action_time("conn:shutdown", 1, opts, r) or nil)
   if not ok then fail("conn:shutdown", err) end
   return self
 end
@@ -1233,7 +1240,7 @@ end
 function Conn:close(opts)
   local r = REC[self]
   if r == nil or r.kind ~= "conn" then r = self_of(self, "conn", "conn:close") end
-  local ok, err = core.conn_close(r.u, r.id, action_time("conn:close", 1, opts, r))
+  local ok, err = core.conn_close(r.u, r.id, opts ~= nil and action_time("conn:close", 1, opts, r) or nil)
   if not ok then fail("conn:close", err) end
   return self
 end
@@ -1243,7 +1250,7 @@ function Conn:abort(opts)
   local r = REC[self]
   if r == nil or r.kind ~= "conn" then r = self_of(self, "conn", "conn:abort") end
   if r.is_listener then fail("conn:abort", "a listener cannot be aborted; use listener:close()") end
-  local ok, err = core.abort(r.u, r.id, action_time("conn:abort", 1, opts, r))
+  local ok, err = core.abort(r.u, r.id, opts ~= nil and action_time("conn:abort", 1, opts, r) or nil)
   if not ok then fail("conn:abort", err) end
   return self
 end
