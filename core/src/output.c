@@ -123,10 +123,12 @@ void conn_send_segment(struct tcplab_conn *c, tcplab_time_t now, uint8_t flags,
     }
   }
   if (len > 0) {
-    /* Staged apart from txbuf: the ring may wrap, and encode copies the
-     * payload behind the header it writes. */
-    ring_peek(&c->sndbuf, seq - c->sb_seq, s->stage, (uint32_t)len);
-    seg.payload = s->stage;
+    /* Copied straight to where encode wants it, behind the header (a
+     * segment with data carries no options, so that is 20 bytes in); a
+     * SYN's data would go through the staging area. */
+    uint8_t *at = syn ? s->stage : s->txbuf + TCPLAB_HEADER_MIN;
+    ring_peek(&c->sndbuf, seq - c->sb_seq, at, (uint32_t)len);
+    seg.payload = at;
     seg.len = len;
   }
 

@@ -273,7 +273,7 @@ size_t tcplab_segment_encode(const struct tcplab_segment *seg, uint32_t src,
   size_t total = hlen + seg->len;
 
   /* The payload may already sit in buf (in place after the header). */
-  if (seg->len > 0)
+  if (seg->len > 0 && seg->payload != buf + hlen)
     memmove(buf + hlen, seg->payload, seg->len);
   put16(buf, seg->sport);
   put16(buf + 2, seg->dport);
