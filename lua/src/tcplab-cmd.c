@@ -2,6 +2,7 @@
  * The tcplab command: runs a Lua experiment script with the tcplab module.
  *
  *   tcplab run SCRIPT [--out DIR] [--seed N] [--set NAME=VALUE]... [-- ARG...]
+ *   tcplab sweep SCRIPT --param NAME=V1,V2,... [...]   (sweep.c)
  *   tcplab plot states|metric ...
  *   tcplab --lua-path | --help | --version
  *
@@ -12,6 +13,8 @@
  * traceback for runtime errors), 2 for a usage error.
  */
 #define _XOPEN_SOURCE 700
+
+#include "sweep.h"
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -33,6 +36,9 @@
 static const char usage_text[] =
     "usage: tcplab run SCRIPT [--out DIR] [--seed N] [--set NAME=VALUE]... "
     "[-- ARG...]\n"
+    "       tcplab sweep SCRIPT --param NAME=V1,V2,... [--param ...] "
+    "[--runs N] [--jobs N]\n"
+    "                    [--out DIR] (tcplab sweep --help for the rest)\n"
     "       tcplab plot states TIMELINE.csv OUT.png [--flow FLOW]\n"
     "       tcplab plot metric SUMMARY.csv --x PARAM --y METRIC "
     "[--group PARAM] OUT.svg\n"
@@ -52,6 +58,14 @@ static const char help_text[] =
     "       A table of metrics returned by the script (name -> number, "
     "string\n"
     "       or boolean) is written to OUT/metrics.csv and printed.\n"
+    "sweep  runs SCRIPT for every combination of the --param values "
+    "(lists V1,V2\n"
+    "       or ranges START:STOP:STEP), --runs times each, in parallel, "
+    "each run\n"
+    "       its own process and seed; results in DIR/sweep.db, "
+    "summary.csv, plots/.\n"
+    "       Run again, it resumes. (default DIR results/<script "
+    "name>-sweep)\n"
     "plot   draws a state timeline or a metric of swept runs with gnuplot.\n"
     "--lua-path  prints LUA_PATH and LUA_CPATH for using the module from "
     "lua5.4.\n";
@@ -474,6 +488,15 @@ int main(int argc, char **argv) {
   }
   if (strcmp(cmd, "plot") == 0) {
     return cmd_plot(argc - 2, argv + 2, &p);
+  }
+  if (strcmp(cmd, "sweep") == 0) {
+    lua_State *L = new_state(&p);
+    if (L == NULL) {
+      return 1;
+    }
+    int status = tcplab_sweep_main(L, argc - 2, argv + 2);
+    lua_close(L);
+    return status;
   }
   return usage_error("unknown command '%s'", cmd);
 }
