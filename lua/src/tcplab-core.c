@@ -348,68 +348,85 @@ static const char *const event_fields[] = {
     NULL, "on_accept", "on_connect", "on_data", "on_close", "on_end", NULL,
 };
 
-/* In a protected call: (sim userdata, ev, a, b). Connection events go straight
- * to the handler table's function with the connection's handle; accepts (which
- * make a handle) and timers go through init.lua's dispatcher. */
+static void push_conn_of(lua_State *L, int sim_index, struct lsim *s, int id);
+static void push_conn(lua_State *L, int sim_index, int id, int node,
+                      bool listener);
+
+/* In a protected call: (sim userdata, ev, a, b). Connection events go
+ * straight to the function in the connection's callback table (set by
+ * init.lua) with the connection's handle; an accepted connection gets
+ * its handle and its listener's callbacks here. Only sim:at functions go
+ * through init.lua's dispatcher. */
 static int protected_event(lua_State *L) {
   struct lsim *s = lua_touserdata(L, 1);
   int ev = (int)lua_tointeger(L, 2);
   lua_Integer a = lua_tointeger(L, 3), b = lua_tointeger(L, 4);
   lua_settop(L, 4);
-  if (ev != EV_ACCEPT && ev != EV_TIMER) {
-    lua_getiuservalue(L, 1, UV_HANDLERS); /* 5 */
-    lua_getiuservalue(L, 1, UV_CONNS);    /* 6 */
-    int ht = lua_rawgeti(L, 5, a);        /* 7: callbacks, or false */
-    int ct = lua_rawgeti(L, 6, a);        /* 8: the handle, or false */
-    if (ev == EV_ENDED) {
-      /* Nothing more will come: let the callbacks and the handle go.
-       * false rather than nil keeps both tables' ids dense, in the
-       * tables' array parts. */
-      lua_pushboolean(L, 0);
-      lua_rawseti(L, 5, a);
-      lua_pushboolean(L, 0);
-      lua_rawseti(L, 6, a);
-    }
-    if (ht != LUA_TTABLE) {
-      return 0; /* no callbacks for this connection */
-    }
-    const char *name = event_fields[ev];
-    if (ct != LUA_TUSERDATA) {
-      /* No handle yet: init.lua makes one. */
-      s->current = name;
-      lua_rawgetp(L, LUA_REGISTRYINDEX, &dispatcher_key);
-      lua_pushvalue(L, 1);
-      lua_pushinteger(L, ev);
-      lua_pushinteger(L, a);
-      lua_pushinteger(L, b);
-      lua_pushvalue(L, 7);
-      lua_call(L, 5, 0);
-      return 0;
-    }
-    if (lua_getfield(L, 7, name) == LUA_TNIL) {
-      return 0;
-    }
-    s->current = name;
-    lua_pushvalue(L, 8);
-    if (ev == EV_DATA) {
-      lua_pushinteger(L, b);
-    } else if (ev == EV_ENDED) {
-      if (b == 0) {
-        lua_pushnil(L);
-      } else {
-        lua_pushstring(L, tcplab_error_name((int)b));
-      }
-    }
-    lua_call(L, ev == EV_DATA || ev == EV_ENDED ? 2 : 1, 0);
+  if (ev == EV_TIMER) {
+    s->current = "sim:at";
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &dispatcher_key);
+    lua_pushvalue(L, 1);
+    lua_pushinteger(L, ev);
+    lua_pushinteger(L, a);
+    lua_pushinteger(L, b);
+    lua_call(L, 4, 0);
     return 0;
   }
-  s->current = ev == EV_TIMER ? "sim:at" : event_fields[ev];
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &dispatcher_key);
-  lua_pushvalue(L, 1);
-  lua_pushinteger(L, ev);
-  lua_pushinteger(L, a);
-  lua_pushinteger(L, b);
-  lua_call(L, 4, 0);
+  lua_getiuservalue(L, 1, UV_HANDLERS); /* 5 */
+  lua_getiuservalue(L, 1, UV_CONNS);    /* 6 */
+  if (ev == EV_ACCEPT) {
+    int ht = lua_rawgeti(L, 5, a); /* 7: the listener's callbacks */
+    struct tcplab_sim_conn_info ci;
+    if (tcplab_sim_conn_info(s->sim, (int)b, &ci) < 0) {
+      return 0;
+    }
+    push_conn(L, 1, (int)b, ci.node, false); /* 8 */
+    if (ht == LUA_TTABLE) {
+      lua_pushvalue(L, 7);
+    } else {
+      lua_pushboolean(L, 0);
+    }
+    lua_rawseti(L, 5, b);
+    if (ht == LUA_TTABLE && lua_getfield(L, 7, "on_accept") != LUA_TNIL) {
+      s->current = "on_accept";
+      lua_pushvalue(L, 8);
+      lua_call(L, 1, 0);
+    }
+    return 0;
+  }
+  int ht = lua_rawgeti(L, 5, a); /* 7: callbacks, or false */
+  if (ht == LUA_TTABLE && lua_rawgeti(L, 6, a) != LUA_TUSERDATA) {
+    lua_pop(L, 1);
+    push_conn_of(L, 1, s, (int)a); /* 8: the handle */
+  }
+  if (ev == EV_ENDED) {
+    /* Nothing more will come: let the callbacks and the handle go.
+     * false rather than nil keeps both tables' ids dense, in the
+     * tables' array parts. */
+    lua_pushboolean(L, 0);
+    lua_rawseti(L, 5, a);
+    lua_pushboolean(L, 0);
+    lua_rawseti(L, 6, a);
+  }
+  if (ht != LUA_TTABLE) {
+    return 0; /* no callbacks for this connection */
+  }
+  const char *name = event_fields[ev];
+  if (lua_getfield(L, 7, name) == LUA_TNIL) {
+    return 0;
+  }
+  s->current = name;
+  lua_pushvalue(L, 8);
+  if (ev == EV_DATA) {
+    lua_pushinteger(L, b);
+  } else if (ev == EV_ENDED) {
+    if (b == 0) {
+      lua_pushnil(L);
+    } else {
+      lua_pushstring(L, tcplab_error_name((int)b));
+    }
+  }
+  lua_call(L, ev == EV_DATA || ev == EV_ENDED ? 2 : 1, 0);
   return 0;
 }
 
@@ -839,131 +856,300 @@ static int l_pcap(lua_State *L) {
 
 /* ------------------------------------------------------ applications */
 
-/* core.listen(sim, node, port, backlog) -> listener id */
-static int l_listen(lua_State *L) {
-  struct lsim *s = check_sim(L, 1);
-  return push_result(
-      L, tcplab_sim_listen(s->sim, check_id(L, 2),
-                           (uint16_t)check_range(L, 3, UINT16_MAX),
-                           (unsigned)check_range(L, 4, UINT32_MAX)));
-}
+/* A connection's handle: its id and node, and its simulation as user
+ * value. There is one per connection of an experiment, so what the
+ * actions need is here rather than in a Lua table. */
+struct lconn {
+  int id, node;
+  bool listener;
+};
 
-/* The actions below run for every connection of an experiment, so they
- * check what the Lua side would otherwise ask in separate calls, and
- * report a closed simulation or connection as nil, message, code for
- * sim:run-style errors at the script's line. */
+/* Registry keys of the connection metatable and of init.lua's helper
+ * that turns an action's { at = | after = } into nanoseconds. */
+static const char conn_mt_key = 'c';
+static const char action_time_key = 'a';
 
-static int closed_sim(lua_State *L) {
-  lua_pushnil(L);
-  lua_pushliteral(L, "attempt to use a closed simulation");
-  lua_pushliteral(L, "closed");
-  return 3;
-}
-
-/* 0 when connection id may act; else pushes nil, message, code and
- * returns 3. */
-static int live_conn(lua_State *L, struct lsim *s, int id) {
-  struct tcplab_sim_conn_info ci;
-  int rc = tcplab_sim_conn_info(s->sim, id, &ci);
-  if (rc < 0) {
-    return push_fail(L, rc);
+/* A value as error messages show it: strings quoted, handles by their
+ * __tostring, other values by type or text. */
+static const char *show_value(lua_State *L, int i) {
+  i = lua_absindex(L, i);
+  if (lua_type(L, i) == LUA_TSTRING) {
+    return lua_pushfstring(L, "\"%s\"", lua_tostring(L, i));
   }
-  if (ci.closed == TCPLAB_TIME_NEVER || ci.is_listener) {
+  if (lua_type(L, i) == LUA_TTABLE || lua_type(L, i) == LUA_TFUNCTION) {
+    return lua_pushstring(L, luaL_typename(L, i));
+  }
+  return luaL_tolstring(L, i, NULL);
+}
+
+/* Makes the handle of connection id of the simulation at sim_index and
+ * records it in the simulation's table of handles; leaves it on top. */
+static void push_conn(lua_State *L, int sim_index, int id, int node,
+                      bool listener) {
+  sim_index = lua_absindex(L, sim_index);
+  struct lconn *c = lua_newuserdatauv(L, sizeof *c, 1);
+  c->id = id;
+  c->node = node;
+  c->listener = listener;
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &conn_mt_key);
+  lua_setmetatable(L, -2);
+  lua_pushvalue(L, sim_index);
+  lua_setiuservalue(L, -2, 1);
+  lua_getiuservalue(L, sim_index, UV_CONNS);
+  lua_pushvalue(L, -2);
+  lua_rawseti(L, -2, id);
+  lua_pop(L, 1);
+}
+
+/* The handle of connection id (made if there is none yet), or nil. */
+static void push_conn_of(lua_State *L, int sim_index, struct lsim *s, int id) {
+  sim_index = lua_absindex(L, sim_index);
+  lua_getiuservalue(L, sim_index, UV_CONNS);
+  if (lua_rawgeti(L, -1, id) == LUA_TUSERDATA) {
+    lua_remove(L, -2);
+    return;
+  }
+  lua_pop(L, 2);
+  struct tcplab_sim_conn_info ci;
+  if (tcplab_sim_conn_info(s->sim, id, &ci) < 0) {
+    lua_pushnil(L);
+    return;
+  }
+  push_conn(L, sim_index, id, ci.node, ci.is_listener);
+}
+
+/* core.conn_handle(sim, id) -> the handle of connection id, or nil */
+static int l_conn_handle(lua_State *L) {
+  struct lsim *s = check_sim(L, 1);
+  push_conn_of(L, 1, s, check_id(L, 2));
+  return 1;
+}
+
+/* core.conn_of(value) -> sim, id, node, is_listener for a connection's
+ * handle; nothing for any other value. */
+static int l_conn_of(lua_State *L) {
+  struct lconn *c = lua_touserdata(L, 1);
+  if (c == NULL || !lua_getmetatable(L, 1)) {
     return 0;
   }
-  char msg[160];
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &conn_mt_key);
+  if (!lua_rawequal(L, -1, -2)) {
+    return 0;
+  }
+  lua_getiuservalue(L, 1, 1);
+  lua_pushinteger(L, c->id);
+  lua_pushinteger(L, c->node);
+  lua_pushboolean(L, c->listener);
+  return 4;
+}
+
+/* core.set_action_time(fn): fn(fname, argn, opts, sim) -> ns | nil */
+static int l_set_action_time(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  lua_settop(L, 1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &action_time_key);
+  return 0;
+}
+
+/* core.listen(sim, node, port, backlog) -> id, handle | nil, msg, code */
+static int l_listen(lua_State *L) {
+  struct lsim *s = check_sim(L, 1);
+  int node = check_id(L, 2);
+  int id =
+      tcplab_sim_listen(s->sim, node, (uint16_t)check_range(L, 3, UINT16_MAX),
+                        (unsigned)check_range(L, 4, UINT32_MAX));
+  if (id < 0) {
+    return push_fail(L, id);
+  }
+  lua_pushinteger(L, id);
+  push_conn(L, 1, id, node, true);
+  return 2;
+}
+
+/* core.connect(sim, node, peer, port, at, local_port) -> id, handle |
+ * nil, message, code */
+static int l_connect(lua_State *L) {
+  struct lsim *s = check_sim(L, 1);
+  int node = check_id(L, 2);
+  int id = tcplab_sim_connect(
+      s->sim, node, check_id(L, 3), (uint16_t)check_range(L, 4, UINT16_MAX),
+      opt_at(L, 5), (uint16_t)check_range(L, 6, UINT16_MAX));
+  if (id < 0) {
+    return push_fail(L, id);
+  }
+  lua_pushinteger(L, id);
+  push_conn(L, 1, id, node, false);
+  return 2;
+}
+
+/* The methods below are called by scripts directly (they run for every
+ * connection of an experiment): their errors name the method, and
+ * luaL_error puts them at the script's line. */
+
+/* The handle a method is called on and its open simulation. */
+static struct lconn *method_self(lua_State *L, const char *fname,
+                                 struct lsim **out) {
+  struct lconn *c = NULL;
+  if (lua_getmetatable(L, 1)) {
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &conn_mt_key);
+    if (lua_rawequal(L, -1, -2)) {
+      c = lua_touserdata(L, 1);
+    }
+    lua_pop(L, 2);
+  }
+  if (c == NULL) {
+    luaL_error(L,
+               "calling '%s' on bad self (tcplab.conn expected, got %s; call "
+               "it as %s(...))",
+               fname, show_value(L, 1), fname);
+  }
+  lua_getiuservalue(L, 1, 1);
+  struct lsim *s = lua_touserdata(L, -1);
+  lua_pop(L, 1); /* the handle, argument 1, keeps it alive */
+  if (s->sim == NULL) {
+    luaL_error(L, "%s: attempt to use a closed simulation", fname);
+  }
+  *out = s;
+  return c;
+}
+
+/* An action's time from its options at index i (argument argn): none is
+ * now; a table goes to init.lua's helper, which checks it. */
+static tcplab_time_t action_at(lua_State *L, int i, const char *fname,
+                               int argn) {
+  if (lua_isnoneornil(L, i)) {
+    return TCPLAB_SIM_NOW;
+  }
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &action_time_key);
+  lua_pushstring(L, fname);
+  lua_pushinteger(L, argn);
+  lua_pushvalue(L, i);
+  lua_getiuservalue(L, 1, 1);
+  lua_call(L, 4, 1);
+  tcplab_time_t at =
+      lua_isnil(L, -1) ? TCPLAB_SIM_NOW : (tcplab_time_t)lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  return at;
+}
+
+/* A connection that has ended (reached CLOSED) takes no more actions. */
+static void check_live(lua_State *L, struct lsim *s, struct lconn *c,
+                       const char *fname) {
+  struct tcplab_sim_conn_info ci;
+  if (c->listener || tcplab_sim_conn_info(s->sim, c->id, &ci) < 0 ||
+      ci.closed == TCPLAB_TIME_NEVER) {
+    return;
+  }
+  char msg[200];
   snprintf(msg, sizeof msg,
-           "attempt to use a closed connection (#%d ended at "
+           "%s: attempt to use a closed connection (#%d ended at "
            "%llu.%09llu s%s%s)",
-           id, (unsigned long long)(ci.closed / 1000000000u),
+           fname, c->id, (unsigned long long)(ci.closed / 1000000000u),
            (unsigned long long)(ci.closed % 1000000000u), ci.error ? ": " : "",
            ci.error ? tcplab_error_name(ci.error) : "");
-  lua_pushnil(L);
-  lua_pushstring(L, msg);
-  lua_pushliteral(L, "closed");
-  return 3;
+  luaL_error(L, "%s", msg);
 }
 
-/* core.connect(sim, node, peer, port, at, local_port) -> conn id */
-static int l_connect(lua_State *L) {
-  struct lsim *s = to_sim(L, 1);
-  if (s->sim == NULL) {
-    return closed_sim(L);
-  }
-  return push_result(
-      L,
-      tcplab_sim_connect(s->sim, check_id(L, 2), check_id(L, 3),
-                         (uint16_t)check_range(L, 4, UINT16_MAX), opt_at(L, 5),
-                         (uint16_t)check_range(L, 6, UINT16_MAX)));
+static void action_failed(lua_State *L, const char *fname, int rc) {
+  const char *msg = tcplab_sim_last_error();
+  luaL_error(L, "%s: %s", fname, msg[0] ? msg : tcplab_sim_strerror(rc));
 }
 
-/* core.send(sim, conn, bytes_or_count, at) */
-static int l_send(lua_State *L) {
-  struct lsim *s = to_sim(L, 1);
-  if (s->sim == NULL) {
-    return closed_sim(L);
+/* conn:send(n_or_string [, { at = t | after = d }]) -> conn: a string's
+ * bytes, or n generated bytes (byte k of the stream is k % 251). */
+static int m_send(lua_State *L) {
+  static const char F[] = "conn:send";
+  struct lsim *s;
+  struct lconn *c = method_self(L, F, &s);
+  if (c->listener) {
+    luaL_error(L,
+               "%s: a listener sends nothing; use the connections it "
+               "accepts",
+               F);
   }
-  int conn = check_id(L, 2);
-  tcplab_time_t at = opt_at(L, 4);
-  int n = live_conn(L, s, conn);
-  if (n != 0) {
-    return n;
+  int t = lua_type(L, 2);
+  lua_Integer count = 0;
+  if (t == LUA_TNUMBER) {
+    int isint = 0;
+    count = lua_tointegerx(L, 2, &isint);
+    if (!isint) {
+      t = LUA_TNONE; /* a fraction: not a count */
+    } else if (count < 0) {
+      luaL_error(L,
+                 "bad argument #1 to '%s' (a byte count must be an integer "
+                 ">= 0, got %s)",
+                 F, show_value(L, 2));
+    }
   }
-  if (lua_type(L, 3) == LUA_TSTRING) {
+  if (t != LUA_TNUMBER && t != LUA_TSTRING) {
+    luaL_error(L,
+               "bad argument #1 to '%s' (string of bytes or a byte count "
+               "expected, got %s)",
+               F, show_value(L, 2));
+  }
+  tcplab_time_t at = action_at(L, 3, F, 2);
+  check_live(L, s, c, F);
+  int rc;
+  if (t == LUA_TSTRING) {
     size_t len;
-    const char *data = lua_tolstring(L, 3, &len);
-    return push_result(L, tcplab_sim_send(s->sim, conn, data, len, at));
+    const char *data = lua_tolstring(L, 2, &len);
+    rc = tcplab_sim_send(s->sim, c->id, data, len, at);
+  } else {
+    rc = tcplab_sim_send_generated(s->sim, c->id, (uint64_t)count, at);
   }
-  return push_result(
-      L, tcplab_sim_send_generated(s->sim, conn, check_u64(L, 3), at));
+  if (rc < 0) {
+    action_failed(L, F, rc);
+  }
+  lua_settop(L, 1);
+  return 1;
 }
 
 typedef int (*conn_action)(tcplab_sim *, int, tcplab_time_t);
 
-static int action(lua_State *L, conn_action f) {
-  struct lsim *s = to_sim(L, 1);
-  if (s->sim == NULL) {
-    return closed_sim(L);
+/* conn:shutdown / conn:close / conn:abort ([{ at = t | after = d }]) */
+static int act(lua_State *L, const char *fname, conn_action f,
+               const char *on_listener) {
+  struct lsim *s;
+  struct lconn *c = method_self(L, fname, &s);
+  if (c->listener && on_listener != NULL) {
+    luaL_error(L, "%s: %s", fname, on_listener);
   }
-  int conn = check_id(L, 2);
-  tcplab_time_t at = opt_at(L, 3);
-  int n = live_conn(L, s, conn);
-  return n != 0 ? n : push_result(L, f(s->sim, conn, at));
-}
-
-/* core.shutdown / core.conn_close / core.abort (sim, conn, at) */
-static int l_shutdown(lua_State *L) {
-  return action(L, tcplab_sim_shutdown);
-}
-
-static int l_conn_close(lua_State *L) {
-  return action(L, tcplab_sim_close);
-}
-
-static int l_abort(lua_State *L) {
-  return action(L, tcplab_sim_abort);
-}
-
-/* core.at(sim, at, key): the timer callback gets key back. */
-static int l_at(lua_State *L) {
-  struct lsim *s = check_sim(L, 1);
-  tcplab_time_t at = opt_at(L, 2);
-  lua_Integer key = luaL_checkinteger(L, 3);
-  return push_result(L, tcplab_sim_at(s->sim, at, (void *)(intptr_t)key));
-}
-
-/* core.recv(sim, conn) -> every received byte not read yet */
-static int l_recv(lua_State *L) {
-  struct lsim *s = to_sim(L, 1);
-  if (s->sim == NULL) {
-    return closed_sim(L);
+  tcplab_time_t at = action_at(L, 2, fname, 1);
+  check_live(L, s, c, fname);
+  int rc = f(s->sim, c->id, at);
+  if (rc < 0) {
+    action_failed(L, fname, rc);
   }
-  int conn = check_id(L, 2);
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* FIN after the queued data, keep receiving. */
+static int m_shutdown(lua_State *L) {
+  return act(L, "conn:shutdown", tcplab_sim_shutdown,
+             "a listener cannot shut down; use listener:close()");
+}
+
+/* Close after the queued data (FIN); on a listener, stop listening. */
+static int m_close(lua_State *L) {
+  return act(L, "conn:close", tcplab_sim_close, NULL);
+}
+
+/* RST, queued data discarded. */
+static int m_abort(lua_State *L) {
+  return act(L, "conn:abort", tcplab_sim_abort,
+             "a listener cannot be aborted; use listener:close()");
+}
+
+/* conn:read() -> the bytes received and not read yet ("" if none) */
+static int m_read(lua_State *L) {
+  struct lsim *s;
+  struct lconn *c = method_self(L, "conn:read", &s);
   /* Most reads fit one buffer: no luaL_Buffer (and its allocation). */
   char first[16384];
-  int64_t n = tcplab_sim_recv(s->sim, conn, first, sizeof first);
+  int64_t n = tcplab_sim_recv(s->sim, c->id, first, sizeof first);
   if (n < 0) {
-    return push_fail(L, (int)n);
+    action_failed(L, "conn:read", (int)n);
   }
   if ((size_t)n < sizeof first) {
     lua_pushlstring(L, first, (size_t)n);
@@ -972,19 +1158,25 @@ static int l_recv(lua_State *L) {
   luaL_Buffer b;
   luaL_buffinit(L, &b);
   luaL_addlstring(&b, first, (size_t)n);
-  for (;;) {
-    char *p = luaL_prepbuffer(&b);
-    n = tcplab_sim_recv(s->sim, conn, p, LUAL_BUFFERSIZE);
-    if (n < 0) {
-      return push_fail(L, (int)n);
-    }
-    if (n == 0) {
-      break;
-    }
+  while ((n = tcplab_sim_recv(s->sim, c->id, luaL_prepbuffer(&b),
+                              LUAL_BUFFERSIZE)) > 0) {
     luaL_addsize(&b, (size_t)n);
   }
   luaL_pushresult(&b);
   return 1;
+}
+
+static const luaL_Reg conn_methods[] = {
+    {"send", m_send},   {"shutdown", m_shutdown}, {"close", m_close},
+    {"abort", m_abort}, {"read", m_read},         {NULL, NULL},
+};
+
+/* core.at(sim, at, key): the timer callback gets key back. */
+static int l_at(lua_State *L) {
+  struct lsim *s = check_sim(L, 1);
+  tcplab_time_t at = opt_at(L, 2);
+  lua_Integer key = luaL_checkinteger(L, 3);
+  return push_result(L, tcplab_sim_at(s->sim, at, (void *)(intptr_t)key));
 }
 
 /* core.info(sim, conn) -> table of the connection's fields */
@@ -1041,27 +1233,6 @@ static int l_info(lua_State *L) {
     lua_setfield(L, -2, "error");
   }
   return 1;
-}
-
-/* core.conn_brief(sim, conn) -> node, is_listener, closed (ns) | false,
- * error code: what every action on a connection checks, without the
- * allocations of core.info. */
-static int l_conn_brief(lua_State *L) {
-  struct lsim *s = check_sim(L, 1);
-  struct tcplab_sim_conn_info ci;
-  int rc = tcplab_sim_conn_info(s->sim, check_id(L, 2), &ci);
-  if (rc < 0) {
-    return push_fail(L, rc);
-  }
-  lua_pushinteger(L, ci.node);
-  lua_pushboolean(L, ci.is_listener);
-  if (ci.closed == TCPLAB_TIME_NEVER) {
-    lua_pushboolean(L, 0);
-  } else {
-    lua_pushinteger(L, (lua_Integer)ci.closed);
-  }
-  lua_pushinteger(L, ci.error);
-  return 4;
 }
 
 /* core.conn_count(sim) */
@@ -1252,12 +1423,12 @@ static int l_error_name(lua_State *L) {
   return 1;
 }
 
-/* core.new_handle(kind) -> an empty userdata of kind 1 (node), 2 (link)
- * or 3 (conn); the Lua side keeps what it refers to. */
+/* core.new_handle(kind) -> an empty userdata of kind 1 (node) or 2
+ * (link); the Lua side keeps what it refers to. */
 static int l_new_handle(lua_State *L) {
-  static const char *const mts[] = {NODE_MT, LINK_MT, CONN_MT};
+  static const char *const mts[] = {NODE_MT, LINK_MT};
   lua_Integer k = luaL_checkinteger(L, 1);
-  luaL_argcheck(L, k >= 1 && k <= 3, 1, "kind must be 1, 2 or 3");
+  luaL_argcheck(L, k >= 1 && k <= 2, 1, "kind must be 1 or 2");
   lua_newuserdatauv(L, 0, 0);
   luaL_setmetatable(L, mts[k - 1]);
   return 1;
@@ -1315,14 +1486,11 @@ static const luaL_Reg functions[] = {
     {"pcap", l_pcap},
     {"listen", l_listen},
     {"connect", l_connect},
-    {"send", l_send},
-    {"shutdown", l_shutdown},
-    {"conn_close", l_conn_close},
-    {"abort", l_abort},
+    {"conn_handle", l_conn_handle},
+    {"conn_of", l_conn_of},
+    {"set_action_time", l_set_action_time},
     {"at", l_at},
-    {"recv", l_recv},
     {"info", l_info},
-    {"conn_brief", l_conn_brief},
     {"conn_count", l_conn_count},
     {"run", l_run},
     {"now", l_now},
@@ -1357,8 +1525,13 @@ int luaopen_tcplab_core(lua_State *L) {
   luaL_newmetatable(L, LINK_MT);
   lua_setfield(L, -2, "link");
   luaL_newmetatable(L, CONN_MT);
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &conn_mt_key);
   lua_setfield(L, -2, "conn");
   lua_setfield(L, -2, "metatables");
+  /* The connection methods in C, for init.lua's method table. */
+  luaL_newlib(L, conn_methods);
+  lua_setfield(L, -2, "conn_methods");
   lua_pushstring(L, TCPLAB_VERSION);
   lua_setfield(L, -2, "version");
   lua_pushinteger(L, TCPLAB_SIM_ERR_EXISTS);

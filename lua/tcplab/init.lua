@@ -29,7 +29,7 @@ local tcplab = {
 }
 
 local MT = core.metatables
-local HANDLE_NODE, HANDLE_LINK, HANDLE_CONN = 1, 2, 3 -- kinds for core.new_handle
+local HANDLE_NODE, HANDLE_LINK = 1, 2 -- kinds for core.new_handle
 local REC = setmetatable({}, { __mode = "k" }) -- handle -> its record
 
 local fmt = string.format
@@ -54,9 +54,21 @@ end
 
 local DESCRIBE = {} -- kind -> function(record) -> "tcplab.node 'a'"
 
+-- The record of a handle. Connection handles keep theirs in C (there is
+-- one per connection of an experiment, and the actions are C methods);
+-- this gives them a record like the other handles' too.
+local function rec_of(v)
+  local r = REC[v]
+  if r then return r end
+  local u, id, node, is_listener = core.conn_of(v)
+  if u == nil then return nil end
+  local S = REC[u]
+  return { kind = "conn", S = S, u = u, id = id, node = S.nodes[node], is_listener = is_listener }
+end
+
 local function show(v)
   if type(v) == "string" then return fmt("%q", v) end
-  local r = REC[v]
+  local r = rec_of(v)
   if r then return DESCRIBE[r.kind](r) end
   if type(v) == "table" or type(v) == "function" or type(v) == "userdata" then
     local mt = getmetatable(v)
@@ -330,7 +342,7 @@ DESCRIBE.sim, DESCRIBE.node, DESCRIBE.link, DESCRIBE.conn =
 -- The record of a method's self, or a "bad self" error with a hint for
 -- the usual slip, sim.link(...) instead of sim:link(...).
 local function self_of(v, kind, fname)
-  local r = REC[v]
+  local r = rec_of(v)
   if r and r.kind == kind then return r end
   error(fmt("calling '%s' on bad self (tcplab.%s expected, got %s; call it as %s(...))",
     fname, kind, show(v), fname), level())
@@ -369,7 +381,7 @@ local function host_arg(fname, n, v, S)
 end
 
 local function conn_arg(fname, n, v, S, what)
-  local r = REC[v]
+  local r = rec_of(v)
   if not r or r.kind ~= "conn" then expected(fname, n, what or "tcplab.conn", v) end
   if r.S ~= S then
     argerror(fname, n, fmt("connection #%d belongs to another simulation%s; give one of this one",
@@ -398,61 +410,26 @@ local function new_link(S, id, a, b)
   return h
 end
 
--- The handle of connection id, made on first sight (accepted ones are
--- first seen in the accept callback).
--- node (a node handle) and is_listener when the caller knows them, which
--- saves asking the simulation for every connection of an experiment.
-local function conn_handle(S, id, node, is_listener)
-  local h = S.conns[id]
-  if h then return h end
-  if node == nil then
-    local node_id
-    node_id, is_listener = core.conn_brief(S.u, id)
-    node = S.nodes[node_id]
-  end
-  h = core.new_handle(HANDLE_CONN)
-  -- Few fields: there is one of these per connection.
-  REC[h] = { kind = "conn", S = S, u = S.u, id = id, node = node, is_listener = is_listener }
-  S.conns[id] = h
-  return h
+-- The handle of connection id (made by tcplab.core on first sight).
+local function conn_handle(S, id)
+  return core.conn_handle(S.u, id)
 end
 
 -- ------------------------------------------------------------ callbacks
 
--- The numbers tcplab.core passes; see its enum.
-local EV_ACCEPT, EV_CONNECTED, EV_DATA, EV_PEER_CLOSED, EV_ENDED, EV_TIMER = 1, 2, 3, 4, 5, 6
+-- The number tcplab.core passes for a sim:at function; see its enum.
+local EV_TIMER = 6
 
 -- Connection events go from tcplab.core straight to the user's function
--- in S.handlers[id] with the handle in S.conns[id] (both false once the
--- connection has ended); accepts (which make the handle of the new
--- connection), sim:at functions and events of a connection without a
--- handle (h: its callbacks) come here. Both run inside a protected call:
--- an error stops the run and sim:run raises it.
-core.set_dispatcher(function(u, ev, a, b, h)
-  local S = REC[u]
-  if ev == EV_ACCEPT then
-    local listener = S.conns[a]
-    local c = conn_handle(S, b, listener and REC[listener].node or nil, false)
-    h = S.handlers[a]
-    S.handlers[b] = h or false
-    if h and h.on_accept then h.on_accept(c) end
-  elseif ev == EV_TIMER then
-    local timers = S.timers
+-- in S.handlers[id] (false once the connection has ended) with the
+-- connection's handle; only sim:at functions come here. Both run inside
+-- a protected call: an error stops the run and sim:run raises it.
+core.set_dispatcher(function(u, ev, a)
+  if ev == EV_TIMER then
+    local timers = REC[u].timers
     local at_fn = timers[a]
     timers[a] = nil
     at_fn(u)
-  else
-    local c = conn_handle(S, a)
-    if ev == EV_DATA then
-      if h.on_data then h.on_data(c, b) end
-    elseif ev == EV_PEER_CLOSED then
-      if h.on_close then h.on_close(c) end
-    elseif ev == EV_ENDED then
-      S.conns[a] = false
-      if h.on_end then h.on_end(c, core.error_name(b)) end
-    elseif h.on_connect then
-      h.on_connect(c)
-    end
   end
 end)
 
@@ -822,7 +799,7 @@ local function diagram_args(F, S, conn, opts, n_opts)
   local o = {}
   for k, v in pairs(opts or {}) do o[k] = v end
   local flow = conn
-  if REC[conn] then
+  if rec_of(conn) then
     local r = conn_arg(F, 1, conn, S)
     local info = core.info(S.u, r.id)
     if r.is_listener then argerror(F, 1, "a listener has no ladder; give one of its connections") end
@@ -1151,7 +1128,7 @@ function Node:listen(port, opts)
     fail(F, err)
   end
   r.S.handlers[id] = h or false
-  return conn_handle(r.S, id, self, true)
+  return err -- the listener's handle
 end
 
 -- node:connect(peer, port [, { at = now | after = d, port = ephemeral,
@@ -1176,10 +1153,10 @@ function Node:connect(peer, port, opts)
     if opts.at ~= nil or opts.after ~= nil then at = when(F, 3, opts.at, opts.after, S.u) end
     if opts.port ~= nil then lport = opt_int(F, 3, "port", opts.port, 1, 65535) end
   end
-  local id, err = core.connect(S.u, r.id, pr.id, port, at, lport)
-  if not id then fail(F, err) end
+  local id, c = core.connect(S.u, r.id, pr.id, port, at, lport)
+  if not id then fail(F, c) end
   S.handlers[id] = h or false
-  return conn_handle(S, id, self, false)
+  return c
 end
 
 -- ----------------------------------------------------- connections
@@ -1192,77 +1169,19 @@ end
 
 local ACTION_KEYS = set_of { "at", "after" }
 
--- The time of an action: { at = t } (absolute) or { after = d } (from
--- now); nil is now.
-local function action_time(F, n, opts, r)
+
+-- conn:send(n_or_string [, { at = t | after = d }]) (a number sends that
+-- many generated bytes: byte k of the stream is k % 251),
+-- conn:shutdown{ at | after } (FIN after the queued data, keep
+-- receiving), conn:close{ at | after } (FIN; on a listener, stop
+-- listening), conn:abort{ at | after } (RST) and conn:read() (the bytes
+-- received and not read yet) are tcplab.core's C methods: they run for
+-- every connection of an experiment. Their options come here.
+core.set_action_time(function(F, n, opts, u)
   opts = options(F, n, opts, ACTION_KEYS)
-  return when(F, n, opts.at, opts.after, r.u)
-end
-
--- The actions below run for every connection of an experiment: the
--- checks that cost a C call each (is the simulation open, has the
--- connection ended) are made by tcplab.core with the action itself, and
--- an action on a closed connection comes back as "attempt to use a
--- closed connection".
-
--- conn:send(n_or_string [, { at = t | after = d }]): a string's bytes, or
--- n generated bytes (byte k of the stream is k % 251).
-function Conn:send(data, opts)
-  local r = REC[self]
-  if r == nil or r.kind ~= "conn" then r = self_of(self, "conn", "conn:send") end
-  if r.is_listener then fail("conn:send", "a listener sends nothing; use the connections it accepts") end
-  if type(data) ~= "string" then
-    local n = mtype(data) == "float" and math.tointeger(data) or data
-    if mtype(n) ~= "integer" then
-      expected("conn:send", 1, "string of bytes or a byte count", data)
-    elseif n < 0 then
-      argerror("conn:send", 1, "a byte count must be an integer >= 0, got " .. show(data))
-    end
-    data = n
-  end
-  local ok, err = core.send(r.u, r.id, data, opts ~= nil and action_time("conn:send", 2, opts, r) or nil)
-  if not ok then fail("conn:send", err) end
-  return self
-end
-
--- conn:shutdown{ at | after }: FIN after the queued data, keep receiving.
-function Conn:shutdown(opts)
-  local r = REC[self]
-  if r == nil or r.kind ~= "conn" then r = self_of(self, "conn", "conn:shutdown") end
-  if r.is_listener then fail("conn:shutdown", "a listener cannot shut down; use listener:close()") end
-  local ok, err = core.shutdown(r.u, r.id, opts ~= nil and action_time("conn:shutdown", 1, opts, r) or nil)
-  if not ok then fail("conn:shutdown", err) end
-  return self
-end
-
--- conn:close{ at | after }: close after the queued data (FIN); on a
--- listener, stop listening.
-function Conn:close(opts)
-  local r = REC[self]
-  if r == nil or r.kind ~= "conn" then r = self_of(self, "conn", "conn:close") end
-  local ok, err = core.conn_close(r.u, r.id, opts ~= nil and action_time("conn:close", 1, opts, r) or nil)
-  if not ok then fail("conn:close", err) end
-  return self
-end
-
--- conn:abort{ at | after }: RST, queued data discarded.
-function Conn:abort(opts)
-  local r = REC[self]
-  if r == nil or r.kind ~= "conn" then r = self_of(self, "conn", "conn:abort") end
-  if r.is_listener then fail("conn:abort", "a listener cannot be aborted; use listener:close()") end
-  local ok, err = core.abort(r.u, r.id, opts ~= nil and action_time("conn:abort", 1, opts, r) or nil)
-  if not ok then fail("conn:abort", err) end
-  return self
-end
-
--- conn:read() -> the bytes received and not read yet ("" if none).
-function Conn:read()
-  local r = REC[self]
-  if r == nil or r.kind ~= "conn" then r = self_of(self, "conn", "conn:read") end
-  local data, err = core.recv(r.u, r.id)
-  if not data then fail("conn:read", err) end
-  return data
-end
+  return when(F, n, opts.at, opts.after, u)
+end)
+for name, fn in pairs(core.conn_methods) do Conn[name] = fn end
 
 -- conn:info() -> every field of the connection as a table.
 function Conn:info()
@@ -1353,7 +1272,7 @@ local CONN_INFO = set_of {
 -- are looked up on every call), then fields.
 local function fields_of(fields, kind)
   return function(h, k)
-    local r = REC[h]
+    local r = rec_of(h)
     local f = fields[k]
     if f then return f(r) end
     if kind == "conn" and CONN_INFO[k] then
@@ -1388,7 +1307,7 @@ MT.link.__tostring = function(h)
   return fmt("%s (%s <-> %s)", describe_link(r), REC[r.a].name, REC[r.b].name)
 end
 MT.conn.__tostring = function(h)
-  local r = REC[h]
+  local r = rec_of(h)
   if not core.is_open(r.S.u) then return describe_conn(r) .. " (closed simulation)" end
   local info = core.info(r.S.u, r.id)
   return fmt("%s %s %s%s", describe_conn(r), info.flow or "(not opened yet)", info.state,

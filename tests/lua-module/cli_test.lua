@@ -128,7 +128,7 @@ print("AFTER")
   H.check(not out:find("LATER") and not out:find("AFTER"), "nothing ran after the error")
   H.contains(err, { "tcplab: callback.lua:10: sim:run: stopped at 1.0",
     "by an error in the on_accept callback: callback.lua:6: attempt to call a nil value (method 'no_such_method')",
-    "stack traceback:", "callback.lua:6: in field 'on_accept'", "callback.lua:10: in main chunk" }, "message")
+    "stack traceback:", "callback.lua:6: in function <callback.lua:5>", "callback.lua:10: in main chunk" }, "message")
   local _, n = err:gsub("stack traceback:", "")
   H.eq(n, 1, "one traceback")
 
