@@ -667,6 +667,35 @@ static void csv_files(void **state) {
   OK(tcplab_sim_destroy(sim));
 }
 
+/* A native node's syn_retries reaches ns-3's socket (its attribute is
+ * called ConnCount): with 2 retries and every SYN lost, three SYNs leave
+ * and the connection gives up. */
+static void native_syn_retries(void **state) {
+  (void)state;
+  OK(tcplab_sim_create(1, &g_sim));
+  tcplab_sim *sim = g_sim;
+  struct tcplab_config cfg;
+  tcplab_config_default(&cfg);
+  cfg.syn_retries = 2;
+  struct tcplab_sim_node_opts co = {.tcp = TCPLAB_SIM_TCP_NS3, .config = &cfg};
+  int c = tcplab_sim_node(sim, "client", &co);
+  int s = tcplab_sim_node(sim, "server", NULL);
+  OK(c);
+  OK(s);
+  int link = tcplab_sim_link(sim, c, s, NULL);
+  OK(link);
+  struct tcplab_sim_match m = {.from = c, .flags = TCPLAB_SYN, .every = true};
+  OK(tcplab_sim_link_drop(sim, link, &m));
+  OK(tcplab_sim_listen(sim, s, 80, 0));
+  int conn = tcplab_sim_connect(sim, c, s, 80, 0, 0);
+  OK(conn);
+  OK(tcplab_sim_run(sim, TCPLAB_S(600)));
+  assert_int_equal(count_segments(sim, TCPLAB_SIM_SENT, c, TCPLAB_SYN), 3);
+  struct tcplab_sim_conn_info ci;
+  OK(tcplab_sim_conn_info(sim, conn, &ci));
+  assert_int_equal(ci.state, TCPLAB_CLOSED);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       SIM_TEST(create_destroy_create),
@@ -679,6 +708,7 @@ int main(void) {
       SIM_TEST(actions_inside_callbacks),
       SIM_TEST(simultaneous_open_relative_numbers),
       SIM_TEST(csv_files),
+      SIM_TEST(native_syn_retries),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -487,7 +487,8 @@ end
 -- sockets); the others are tcplab's alone. Unset ones keep ns-3 3.37's
 -- defaults rather than tcplab's.
 local NATIVE_DEFAULTS = {
-  msl = 120e9, rto_initial = 3e9, rto_min = 1e9, syn_retries = 6, retries = 6,
+  -- ns-3's ConnCount of 6 counts the first SYN: 5 retries.
+  msl = 120e9, rto_initial = 3e9, rto_min = 1e9, syn_retries = 5, retries = 6,
   mss = 536, snd_buf = 131072, rcv_buf = 131072,
 }
 

@@ -136,7 +136,8 @@ void Sim::ApplyNativeConfig(int node, Ptr<Socket> s) {
   s->SetAttributeFailSafe("ConnTimeout",
                           TimeValue(NanoSeconds(cfg.rto_initial)));
   s->SetAttributeFailSafe("MinRto", TimeValue(NanoSeconds(cfg.rto_min)));
-  s->SetAttributeFailSafe("SynRetries", UintegerValue(cfg.syn_retries));
+  // ns-3 3.37's "ConnCount" counts every SYN, the first included.
+  s->SetAttributeFailSafe("ConnCount", UintegerValue(cfg.syn_retries + 1));
   s->SetAttributeFailSafe("DataRetries", UintegerValue(cfg.retries));
   s->SetAttributeFailSafe("SegmentSize", UintegerValue(cfg.mss));
   s->SetAttributeFailSafe("SndBufSize", UintegerValue(cfg.snd_buf));
