@@ -276,6 +276,15 @@ int sweep_signals_install(void) {
   sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
   int sigs[] = {SIGCHLD, SIGINT, SIGTERM, SIGHUP};
   for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
+    struct sigaction old;
+    /* A SIGHUP ignored by whoever started the sweep (nohup) stays
+     * ignored: a long sweep is meant to outlive its terminal. SIGINT is
+     * handled even when inherited as ignored, as a shell does for its
+     * background jobs: stopping a sweep by it is always deliberate. */
+    if (sigs[i] == SIGHUP && sigaction(SIGHUP, NULL, &old) == 0 &&
+        old.sa_handler == SIG_IGN) {
+      continue;
+    }
     if (sigaction(sigs[i], &sa, NULL) != 0) {
       return -1;
     }
@@ -475,10 +484,16 @@ static void reset_child_signals(void) {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
-  int sigs[] = {SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+  /* The sweep's handlers go; what its starter ignored (nohup's SIGHUP)
+   * stays ignored. SIGPIPE the sweep ignores for itself only. */
+  int sigs[] = {SIGCHLD, SIGINT, SIGTERM, SIGHUP};
   for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
-    signal(sigs[i], SIG_DFL);
+    struct sigaction old;
+    if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN) {
+      signal(sigs[i], SIG_DFL);
+    }
   }
+  signal(SIGPIPE, SIG_DFL);
 }
 
 /* Starts `tcplab run` for the task; 0 or -1 with errno. */

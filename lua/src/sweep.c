@@ -1356,6 +1356,12 @@ static int cmd_sweep(lua_State *L, struct args *a) {
     return 1;
   }
   exe[n] = '\0';
+  /* From the start: a Ctrl-C while the database opens is not lost. */
+  if (sweep_signals_install() != 0) {
+    fprintf(stderr, "tcplab sweep: cannot set up signals: %s\n",
+            strerror(errno));
+    return 1;
+  }
   if (access(a->script, R_OK) != 0) {
     fprintf(stderr, "tcplab sweep: cannot open %s: %s\n", a->script,
             strerror(errno));
@@ -1495,11 +1501,6 @@ static int cmd_sweep(lua_State *L, struct args *a) {
     goto done;
   }
 
-  if (sweep_signals_install() != 0) {
-    fprintf(stderr, "tcplab sweep: cannot set up signals: %s\n",
-            strerror(errno));
-    goto done;
-  }
   progress = sweep_progress_new(total, already, a->quiet);
   int result;
   if (a->backend == PARALLEL && a->task == 0) {
