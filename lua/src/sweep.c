@@ -1386,16 +1386,6 @@ static int cmd_sweep(lua_State *L, struct args *a) {
   struct index x = {0};
   char script_abs[PATH_MAX], out_abs[PATH_MAX];
   rc = 1;
-  if (sweep_mkdirs(a->out) != 0) {
-    fprintf(stderr, "tcplab sweep: cannot create %s: %s\n", a->out,
-            strerror(errno));
-    goto done;
-  }
-  if (realpath(a->script, script_abs) == NULL ||
-      realpath(a->out, out_abs) == NULL) {
-    fprintf(stderr, "tcplab sweep: %s: %s\n", a->script, strerror(errno));
-    goto done;
-  }
   if (index_build(&x, &p) != 0) {
     goto done;
   }
@@ -1404,6 +1394,7 @@ static int cmd_sweep(lua_State *L, struct args *a) {
     goto done;
   }
   if (a->list) {
+    /* Only looks: creates nothing. */
     if (is_file(mainpath)) {
       db = open_db(mainpath, SWEEP_DB_READ);
       if (db == NULL || check_meta(db, a->out, a, &p, false) != 0 ||
@@ -1413,6 +1404,16 @@ static int cmd_sweep(lua_State *L, struct args *a) {
     }
     print_list(&p);
     rc = 0;
+    goto done;
+  }
+  if (sweep_mkdirs(a->out) != 0) {
+    fprintf(stderr, "tcplab sweep: cannot create %s: %s\n", a->out,
+            strerror(errno));
+    goto done;
+  }
+  if (realpath(a->script, script_abs) == NULL ||
+      realpath(a->out, out_abs) == NULL) {
+    fprintf(stderr, "tcplab sweep: %s: %s\n", a->script, strerror(errno));
     goto done;
   }
 

@@ -147,6 +147,22 @@ T.test("a point added changes no other point's seeds or results", function()
   T.contains(list, "\tpending\n", "--list: pending")
 end)
 
+T.test("values and ranges: numbers in their shortest form, times in their unit", function()
+  local code, list, err = T.sweep(tiny .. " --param d=20ms:60ms:20ms --param x=0.10,2e-1,3"
+    .. " --param t=0.5s:2s:500ms --param n=1:10:3 --out listed --list")
+  T.eq(code, 0, "exit status " .. err)
+  local points = {}
+  for p in list:gmatch("([^\t\n]+)\t1\t") do points[#points + 1] = p end
+  T.eq(#points, 3 * 3 * 4 * 4, "points")
+  T.eq(points[1], "d=20ms,n=1,t=0.5s,x=0.1", "first point")
+  T.eq(points[#points], "d=60ms,n=10,t=2s,x=3", "last point")
+  T.contains(list, "d=40ms,n=4,t=1.5s,x=0.2\t1\t", "a point inside")
+  T.check(io.open(T.out .. "/listed") == nil, "--list creates nothing")
+  code, _, err = T.sweep(tiny .. " --param x=0.10,1e-1 --list")
+  T.eq(code, 2, "the same value twice")
+  T.contains(err, "--param x: value 0.1 appears twice", "message")
+end)
+
 T.test("another --seed or script in the same directory is refused", function()
   local code, _, err = T.sweep(GRID .. " --out g --seed 2")
   T.eq(code, 1, "exit status")
