@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -374,16 +375,28 @@ static void draw(struct sweep_progress *p) {
   char text[160];
   status_text(p, text, sizeof text);
   if (p->tty) {
+    /* One line that fits the terminal, or the redraw in place (\r) would
+     * leave a trail of wrapped lines: the bar gives way first. */
     enum { WIDTH = 30 };
-    int fill = p->total > 0
-                   ? (int)((long)WIDTH * (p->done + p->failed) / p->total)
-                   : WIDTH;
-    char bar[WIDTH + 1];
-    for (int i = 0; i < WIDTH; i++) {
-      bar[i] = i < fill ? '#' : '-';
+    int width = WIDTH;
+    struct winsize ws;
+    if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) {
+      int room = (int)ws.ws_col - (int)strlen(text) - 10;
+      width = room < WIDTH ? room : WIDTH;
     }
-    bar[WIDTH] = '\0';
-    fprintf(stderr, "\rsweep [%s] %s\033[K", bar, text);
+    char bar[WIDTH + 3] = "";
+    if (width >= 5) {
+      int fill = p->total > 0
+                     ? (int)((long)width * (p->done + p->failed) / p->total)
+                     : width;
+      bar[0] = '[';
+      for (int i = 0; i < width; i++) {
+        bar[i + 1] = i < fill ? '#' : '-';
+      }
+      bar[width + 1] = ']';
+      bar[width + 2] = '\0';
+    }
+    fprintf(stderr, "\rsweep %s%s%s\033[K", bar, *bar ? " " : "", text);
     p->drawn = true;
   } else {
     fprintf(stderr, "sweep: %s\n", text);
