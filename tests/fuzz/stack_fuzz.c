@@ -466,6 +466,12 @@ static void check_host(struct host *h) {
     CHECK(tcplab_conn_local(c).addr == h->addr);
     CHECK(cs->error == TCPLAB_OK);
     CHECK(cs->closed == TCPLAB_TIME_NEVER);
+    CHECK(tcplab_conn_send_space(c) <= h->cfg.snd_buf);
+    CHECK(tcplab_conn_readable(c) <= h->cfg.rcv_buf);
+    /* An application that reads in every readable callback has nothing
+     * left to read between calls: data never arrives unannounced. */
+    if (h->auto_read)
+      CHECK(tcplab_conn_readable(c) == 0);
     /* A connection whose SYN was acknowledged always has a window to send
      * in: a zero cwnd would stall it for good. */
     if (cs->established != TCPLAB_TIME_NEVER)
@@ -678,10 +684,14 @@ static void app_record(struct host *h) {
     if (c == NULL)
       break;
     size_t n = ((size_t)take8() + 1) * ((v & 1) ? 256u : 8u);
+    size_t space = tcplab_conn_send_space(c);
     rc = tcplab_conn_send(c, w.now, pattern, n);
     CHECK((rc >= 0 && (size_t)rc <= n) || rc == TCPLAB_ERR_WOULDBLOCK ||
           rc == TCPLAB_ERR_CLOSING || rc == TCPLAB_ERR_STATE ||
           rc == TCPLAB_ERR_NOMEM);
+    /* send_space promises what send takes (memory permitting). */
+    if (rc != TCPLAB_ERR_NOMEM)
+      CHECK(rc == (int)(space < n ? space : n) || (space == 0 && rc < 0));
     break;
   }
   case 2:
