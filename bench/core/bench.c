@@ -492,8 +492,8 @@ static void bench_memory(void) {
   print_sizes(&mem[SERVER]);
   printf("\n");
 
-  /* One byte each way: the buffers are allocated on first use and kept
-   * for the connection's life. */
+  /* One byte each way: the buffers are allocated on first use, so this
+   * shows what a connection that has carried data holds. */
   m.exchange = true;
   size_t before = mem[SERVER].live_bytes;
   for (size_t i = 0; i < n; i++) {
@@ -503,8 +503,8 @@ static void bench_memory(void) {
   }
   net_run(m.net, NULL, NULL);
   printf("memory: after one byte each way, %.0f more bytes per "
-         "connection (send and receive buffers, allocated whole on first "
-         "use and kept until the connection ends)\n",
+         "connection (send and receive buffers, allocated on first use "
+         "and grown as data needs, up to snd_buf and rcv_buf)\n",
          (double)(mem[SERVER].live_bytes - before) / n);
   many_close(&m);
   net_free(m.net);
