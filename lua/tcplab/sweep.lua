@@ -331,7 +331,13 @@ function sweep.aggregate(o)
     return false
   end
   table.sort(rows, function(a, b)
-    if a.point ~= b.point then return point_less(a, b) end
+    if a.point ~= b.point then
+      -- The ids decide between points whose values compare equal, so
+      -- that the runs of a point are always next to each other.
+      if point_less(a, b) then return true end
+      if point_less(b, a) then return false end
+      return a.point < b.point
+    end
     return a.run < b.run
   end)
 
