@@ -98,7 +98,8 @@ real_slurm() {
   port=$(awk 'BEGIN { srand(); print 20000 + 2 * int(rand() * 15000) }')
   {
     echo "ClusterName=tcplabtest"
-    echo "SlurmctldHost=$(hostname)"
+    # Addresses given: nothing depends on resolving the host's name.
+    echo "SlurmctldHost=$(hostname)(127.0.0.1)"
     echo "SlurmctldPort=$port"
     echo "SlurmdPort=$((port + 1))"
     echo "AuthType=auth/munge"
@@ -121,7 +122,7 @@ real_slurm() {
     echo "SelectTypeParameters=CR_Core"
     echo "MpiDefault=none"
     echo "ReturnToService=2"
-    echo "NodeName=$(hostname) CPUs=$(nproc) State=UNKNOWN"
+    echo "NodeName=$(hostname) NodeAddr=127.0.0.1 CPUs=$(nproc) State=UNKNOWN"
     echo "PartitionName=test Nodes=ALL Default=YES MaxTime=INFINITE State=UP"
   } >"$cluster/slurm.conf"
   SLURM_CONF="$cluster/slurm.conf"
