@@ -227,6 +227,22 @@ local function format_rows(rows, columns, opts)
 end
 
 -- A cell that cannot be written is an error at the caller's line.
+-- csv.rows(rows, what, who) -> rows: a list of rows as given, or read
+-- from a tcplab CSV path (node and link names kept as text). Errors name
+-- who asked ("ladder", "plot") and what the rows were for.
+function csv.rows(rows, what, who)
+  if type(rows) == "string" then
+    local t, err = csv.read(rows, { strings = { "node", "from_node", "to_node", "link" } })
+    if not t then error(who .. ": cannot read " .. what .. ": " .. err, 0) end
+    return t
+  end
+  if type(rows) ~= "table" then
+    error(("%s: %s must be a list of rows or a CSV path, not %s"):format(
+      who, what, type(rows)), 0)
+  end
+  return rows
+end
+
 function csv.format(rows, columns, opts)
   local ok, text = pcall(format_rows, rows, columns, opts)
   if not ok then error(text, 2) end

@@ -35,16 +35,7 @@ end
 -- ------------------------------------------------------------ the model
 
 local function load(rows, what)
-  if type(rows) == "string" then
-    local t, err = csv.read(rows, { strings = { "node", "from_node", "to_node", "link" } })
-    if not t then error("ladder: cannot read " .. what .. ": " .. err, 0) end
-    return t
-  end
-  if type(rows) ~= "table" then
-    error(("ladder: %s must be a list of rows or a CSV path, not %s"):format(
-      what, type(rows)), 0)
-  end
-  return rows
+  return csv.rows(rows, what, "ladder")
 end
 
 -- "10.0.0.1:49152-10.0.0.2:80" -> "10.0.0.1:49152", "10.0.0.2:80"

@@ -73,15 +73,7 @@ local function split_path(path)
 end
 
 local function load(rows, what)
-  if type(rows) == "string" then
-    local t, err = csv.read(rows, { strings = { "node", "from_node", "to_node", "link" } })
-    if not t then error("plot: cannot read " .. what .. ": " .. err, 0) end
-    return t
-  end
-  if type(rows) ~= "table" then
-    error(("plot: %s must be a list of rows or a CSV path, not %s"):format(what, type(rows)), 0)
-  end
-  return rows
+  return csv.rows(rows, what, "plot")
 end
 
 local function write_file(path, text)
@@ -336,12 +328,14 @@ function plot.t95(df)
   return t
 end
 
--- Numbers before strings, each in their natural order.
+-- Numbers before strings, each in their natural order (also the order
+-- of sweep points).
 local function value_less(a, b)
   local ta, tb = type(a), type(b)
   if ta ~= tb then return ta == "number" end
   return a < b
 end
+plot.value_less = value_less
 
 -- plot.summarize(rows, x, y [, group]) -> groups
 -- The mean and 95 % confidence interval of column y for each value of

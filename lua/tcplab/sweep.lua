@@ -243,12 +243,7 @@ end
 
 -- ---------------------------------------------------------- aggregates
 
--- Numbers before strings, each in their natural order.
-local function value_less(a, b)
-  local ta, tb = type(a), type(b)
-  if ta ~= tb then return ta == "number" end
-  return a < b
-end
+local value_less = plot.value_less
 
 -- A metric as a number for statistics: booleans (stored as text) count
 -- as 1 and 0, so their mean is a proportion; other text is no number.
