@@ -55,20 +55,21 @@ struct tcplab_conn {
   uint16_t snd_mss;     /* effective send MSS */
   uint8_t snd_wscale;   /* peer's window shift (RFC 7323), 0 if none */
   uint8_t rcv_wscale;   /* our window shift, 0 if not negotiated */
+  uint16_t rcv_mss;     /* largest segment seen: "full-sized" (RFC 1122) */
+  uint8_t dupacks;      /* consecutive duplicate ACKs (RFC 5681) */
+  uint8_t retries;      /* consecutive retransmissions of snd_una */
 
   /* Congestion control: NewReno (RFC 5681, RFC 6582). */
   uint32_t cwnd;     /* congestion window, bytes */
   uint32_t ssthresh; /* slow-start threshold, bytes */
   uint32_t recover;  /* snd_max when recovery began (RFC 6582) */
   uint32_t traced_cwnd, traced_ssthresh; /* last values traced */
-  uint8_t dupacks;                       /* consecutive duplicate ACKs */
 
   /* Receive sequence space. */
   uint32_t irs;         /* initial receive sequence number */
   uint32_t rcv_nxt;     /* next sequence number expected */
   uint32_t rcv_adv;     /* right edge of the window last advertised */
   uint32_t rcv_unacked; /* bytes received since our last ACK */
-  uint16_t rcv_mss;     /* largest segment seen: "full-sized" (RFC 1122) */
   uint32_t fin_seq;     /* sequence number of the peer's FIN, if seen */
   struct reass {        /* out-of-order data held in rcvbuf past its end */
     uint32_t start[REASS_MAX], end[REASS_MAX]; /* sorted, disjoint */
@@ -81,12 +82,11 @@ struct tcplab_conn {
   /* Retransmission (RFC 6298). */
   struct rtt rtt;
   tcplab_time_t rtt_start; /* when the timed segment left */
-  uint32_t rtt_seq;        /* an ACK at or past this ends the timing */
-  uint8_t retries;         /* consecutive retransmissions of snd_una */
 
   tcplab_time_t timer[TIMER_COUNT];
   tcplab_time_t timer_key; /* earliest of timer[], or NEVER */
   size_t heap_idx;         /* position in the stack's heap, or SIZE_MAX */
+  uint32_t rtt_seq;        /* an ACK at or past this ends the timing */
 
   unsigned passive : 1;     /* created from a listener */
   unsigned irs_valid : 1;   /* a SYN was received */

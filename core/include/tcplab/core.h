@@ -426,13 +426,17 @@ void *tcplab_conn_user_data(const struct tcplab_conn *c);
 enum tcplab_role { TCPLAB_ROLE_ACTIVE, TCPLAB_ROLE_PASSIVE };
 
 struct tcplab_conn_stats {
-  enum tcplab_role role;
+  /* 64-bit fields first, then 32-bit ones: no padding inside. */
   tcplab_time_t opened;       /* connect() called / SYN received */
   tcplab_time_t established;  /* reached ESTABLISHED, or NEVER */
   tcplab_time_t close_called; /* first shutdown/close/abort, or NEVER */
   tcplab_time_t closed;       /* reached CLOSED, or NEVER */
+  tcplab_time_t srtt;         /* smoothed RTT (RFC 6298), 0 before a sample */
+  uint64_t segs_sent, segs_received;
+  uint64_t bytes_sent;     /* payload bytes acknowledged by the peer */
+  uint64_t bytes_received; /* payload bytes received in order */
+  enum tcplab_role role;
   uint32_t iss, irs;
-  bool irs_valid;
   uint32_t syn_tx;             /* SYNs (active) or SYN|ACKs (passive) sent */
   uint32_t retransmissions;    /* segments sent again (SYN, FIN, data) */
   uint32_t timeouts;           /* retransmission timer expiries (RTO) */
@@ -440,12 +444,9 @@ struct tcplab_conn_stats {
   uint32_t dup_acks;           /* duplicate ACKs received (RFC 5681 2) */
   uint32_t ooo_segments;       /* segments received out of order */
   uint32_t zero_window_probes; /* probes sent into a zero window */
-  uint64_t segs_sent, segs_received;
-  uint64_t bytes_sent;     /* payload bytes acknowledged by the peer */
-  uint64_t bytes_received; /* payload bytes received in order */
-  tcplab_time_t srtt;      /* smoothed RTT (RFC 6298), 0 before a sample */
-  uint32_t cwnd, ssthresh; /* congestion state now */
-  int error;               /* TCPLAB_OK or why the connection failed */
+  uint32_t cwnd, ssthresh;     /* congestion state now */
+  int error;                   /* TCPLAB_OK or why the connection failed */
+  bool irs_valid;
 };
 
 const struct tcplab_conn_stats *tcplab_conn_stats(const struct tcplab_conn *c);
