@@ -31,6 +31,7 @@ static void defaults(void **state) {
   assert_int_equal(cfg.initial_window, 10);
   assert_true(cfg.rfc1337);
   assert_true(cfg.rfc5961);
+  assert_true(cfg.rst_on_data_loss); /* RFC 1122 4.2.2.13 SHOULD */
   assert_int_equal(cfg.seed, 0);
   assert_int_equal(cfg.ephemeral_min, 49152);
   assert_int_equal(cfg.ephemeral_max, 65535);

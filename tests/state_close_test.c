@@ -78,12 +78,39 @@ static void test_fin_wait_1_fin_acking_fin(void **state) {
   assert_int_equal(tcplab_stack_next_expiry(h->stack), MS(110) + S(60));
 }
 
-/* Seventh check, FIN-WAIT-1: text is still taken ("ESTABLISHED STATE,
- * FIN-WAIT-1 STATE, FIN-WAIT-2 STATE: ... deliver"); after close() nobody
- * reads it, so it is acknowledged and discarded and the window stays
- * whole. */
+/* Seventh check, FIN-WAIT-1, after close(): nobody will read new data.
+ * RFC 1122 4.2.2.13: "if new data is received after CLOSE is called, its
+ * TCP SHOULD send a RST to show that data was lost". The RST carries the
+ * segment's own ACK (the peer's RCV.NXT), so the peer takes it at once.
+ *
+ *     TCP A (us)                                       TCP B
+ *     FIN-WAIT-1  <-- <SEQ=y+1><ACK=x+1><CTL=PSH,ACK><DATA> <--
+ *     CLOSED      --> <SEQ=x+1><ACK=y+1><CTL=RST,ACK>       -->
+ */
 static void test_fin_wait_1_data(void **state) {
   struct harness *h = *state;
+  struct tcplab_conn *c = fx_fin_wait_1(h);
+  uint64_t id = tcplab_conn_id(c);
+  feed(h, MS(110),
+       SEG(.flags = PSH | ACK, .seq = THEIR_FIN, .ack = OUR_FIN, DATA("late")));
+  expect(h, MS(110), SEG(.flags = RST | ACK, .seq = OUR_FIN, .ack = THEIR_FIN));
+  expect_nothing(h, S(100));
+  assert_closed(h, id, TCPLAB_ERR_DATA_LOST);
+  assert_int_equal(last_event(h, id)->from, TCPLAB_FIN_WAIT_1);
+  assert_int_equal(last_event(h, id)->to, TCPLAB_CLOSED);
+  assert_int_equal(last_event(h, id)->event, TCPLAB_EV_RCV);
+  assert_int_equal(h->readable, 0);
+}
+
+/* RFC 9293 alone (rst_on_data_loss off): "ESTABLISHED STATE, FIN-WAIT-1
+ * STATE, FIN-WAIT-2 STATE: ... deliver"; after close() nobody reads it,
+ * so it is acknowledged and discarded and the window stays whole. */
+static void test_fin_wait_1_data_without_reset(void **state) {
+  struct harness *h = *state;
+  struct tcplab_config cfg;
+  h_config_default(&cfg);
+  cfg.rst_on_data_loss = false;
+  h_restart(h, &cfg);
   struct tcplab_conn *c = fx_fin_wait_1(h);
   feed(h, MS(110),
        SEG(.flags = PSH | ACK, .seq = THEIR_FIN, .ack = OUR_FIN, DATA("late")));
@@ -91,6 +118,29 @@ static void test_fin_wait_1_data(void **state) {
          SEG(.flags = ACK, .seq = OUR_FIN + 1, .ack = THEIR_FIN + 4));
   assert_state(c, TCPLAB_FIN_WAIT_1);
   assert_int_equal(h->readable, 0);
+}
+
+/* A retransmission of data that arrived before close() and was read is
+ * not new: it is acknowledged as a duplicate, no RST. */
+static void test_fin_wait_1_old_data(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_established(h);
+  feed(
+      h, MS(50),
+      SEG(.flags = PSH | ACK, .seq = THEIR_FIN, .ack = OUR_FIN, DATA("early")));
+  expect(h, MS(50),
+         SEG(.flags = ACK, .seq = OUR_FIN, .ack = THEIR_FIN + 5, .wnd = 65530));
+  assert_recv(h, c, MS(50), "early");
+  advance(h, MS(100));
+  assert_int_equal(tcplab_conn_close(c, MS(100)), TCPLAB_OK);
+  expect(h, MS(100),
+         SEG(.flags = FIN | ACK, .seq = OUR_FIN, .ack = THEIR_FIN + 5));
+  feed(
+      h, MS(110),
+      SEG(.flags = PSH | ACK, .seq = THEIR_FIN, .ack = OUR_FIN, DATA("early")));
+  expect(h, MS(110),
+         SEG(.flags = ACK, .seq = OUR_FIN + 1, .ack = THEIR_FIN + 5));
+  assert_state(c, TCPLAB_FIN_WAIT_1);
 }
 
 /* After shutdown() the receiving half is open: the data is delivered. */
@@ -184,8 +234,28 @@ static void test_fin_wait_2_fin(void **state) {
   assert_int_equal(tcplab_stack_next_expiry(h->stack), MS(120) + S(60));
 }
 
+/* RFC 1122 4.2.2.13 in FIN-WAIT-2: the orphaned connection resets. */
 static void test_fin_wait_2_data(void **state) {
   struct harness *h = *state;
+  struct tcplab_conn *c = fx_fin_wait_2(h);
+  uint64_t id = tcplab_conn_id(c);
+  feed(h, MS(200),
+       SEG(.flags = PSH | ACK, .seq = THEIR_FIN, .ack = OUR_FIN + 1,
+           DATA("late")));
+  expect(h, MS(200),
+         SEG(.flags = RST | ACK, .seq = OUR_FIN + 1, .ack = THEIR_FIN));
+  expect_nothing(h, S(100));
+  assert_closed(h, id, TCPLAB_ERR_DATA_LOST);
+  assert_int_equal(last_event(h, id)->from, TCPLAB_FIN_WAIT_2);
+  assert_int_equal(h->readable, 0);
+}
+
+static void test_fin_wait_2_data_without_reset(void **state) {
+  struct harness *h = *state;
+  struct tcplab_config cfg;
+  h_config_default(&cfg);
+  cfg.rst_on_data_loss = false;
+  h_restart(h, &cfg);
   struct tcplab_conn *c = fx_fin_wait_2(h);
   feed(h, MS(200),
        SEG(.flags = PSH | ACK, .seq = THEIR_FIN, .ack = OUR_FIN + 1,
@@ -194,6 +264,76 @@ static void test_fin_wait_2_data(void **state) {
          SEG(.flags = ACK, .seq = OUR_FIN + 1, .ack = THEIR_FIN + 4));
   assert_state(c, TCPLAB_FIN_WAIT_2);
   assert_int_equal(h->readable, 0);
+}
+
+/* RFC 1122 4.2.2.13: "If such a host issues a CLOSE call while received
+ * data is still pending in TCP ... its TCP SHOULD send a RST". RFC 9293
+ * 3.10.5's RST for ABORT: <SEQ=SND.NXT>, no FIN.
+ *
+ *     TCP A (us)                                       TCP B
+ *     ESTABLISHED <-- <SEQ=y+1><ACK=x+1><CTL=PSH,ACK><DATA> <--
+ *       (close() with the data unread)
+ *     CLOSED      --> <SEQ=x+1><ACK=y+5><CTL=RST,ACK>       -->
+ */
+static void test_close_with_unread_data(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_established(h);
+  uint64_t id = tcplab_conn_id(c);
+  feed(h, MS(50),
+       SEG(.flags = PSH | ACK, .seq = THEIR_FIN, .ack = OUR_FIN,
+           DATA("unread")));
+  expect(h, MS(50),
+         SEG(.flags = ACK, .seq = OUR_FIN, .ack = THEIR_FIN + 6, .wnd = 65529));
+  assert_int_equal(h->readable, 1);
+  advance(h, MS(60));
+  assert_int_equal(tcplab_conn_close(c, MS(60)), TCPLAB_OK);
+  expect(h, MS(60),
+         SEG(.flags = RST | ACK, .seq = OUR_FIN, .ack = THEIR_FIN + 6));
+  expect_nothing(h, S(100));
+  assert_closed(h, id, TCPLAB_ERR_DATA_LOST);
+  assert_int_equal(last_event(h, id)->from, TCPLAB_ESTABLISHED);
+  assert_int_equal(last_event(h, id)->to, TCPLAB_CLOSED);
+  assert_int_equal(last_event(h, id)->event, TCPLAB_EV_APP_CLOSE);
+}
+
+/* The same in CLOSE-WAIT: the peer's FIN came after data nobody read. */
+static void test_close_wait_close_with_unread_data(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_established(h);
+  uint64_t id = tcplab_conn_id(c);
+  feed(h, MS(50),
+       SEG(.flags = FIN | PSH | ACK, .seq = THEIR_FIN, .ack = OUR_FIN,
+           DATA("unread")));
+  expect(h, MS(50),
+         SEG(.flags = ACK, .seq = OUR_FIN, .ack = THEIR_FIN + 7, .wnd = 65529));
+  assert_state(c, TCPLAB_CLOSE_WAIT);
+  advance(h, MS(60));
+  assert_int_equal(tcplab_conn_close(c, MS(60)), TCPLAB_OK);
+  expect(h, MS(60),
+         SEG(.flags = RST | ACK, .seq = OUR_FIN, .ack = THEIR_FIN + 7));
+  expect_nothing(h, S(100));
+  assert_closed(h, id, TCPLAB_ERR_DATA_LOST);
+  assert_int_equal(last_event(h, id)->from, TCPLAB_CLOSE_WAIT);
+}
+
+/* Switched off, close() discards the data and closes gracefully. */
+static void test_close_with_unread_data_without_reset(void **state) {
+  struct harness *h = *state;
+  struct tcplab_config cfg;
+  h_config_default(&cfg);
+  cfg.rst_on_data_loss = false;
+  h_restart(h, &cfg);
+  struct tcplab_conn *c = fx_established(h);
+  feed(h, MS(50),
+       SEG(.flags = PSH | ACK, .seq = THEIR_FIN, .ack = OUR_FIN,
+           DATA("unread")));
+  expect(h, MS(50),
+         SEG(.flags = ACK, .seq = OUR_FIN, .ack = THEIR_FIN + 6, .wnd = 65529));
+  advance(h, MS(60));
+  assert_int_equal(tcplab_conn_close(c, MS(60)), TCPLAB_OK);
+  expect(h, MS(60),
+         SEG(.flags = FIN | ACK, .seq = OUR_FIN, .ack = THEIR_FIN + 6));
+  assert_state(c, TCPLAB_FIN_WAIT_1);
 }
 
 /* The half-close: after shutdown() and the ACK of our FIN, the peer's data
@@ -580,6 +720,8 @@ int main(void) {
       TEST(test_fin_wait_1_fin),
       TEST(test_fin_wait_1_fin_acking_fin),
       TEST(test_fin_wait_1_data),
+      TEST(test_fin_wait_1_data_without_reset),
+      TEST(test_fin_wait_1_old_data),
       TEST(test_fin_wait_1_data_after_shutdown),
       TEST(test_fin_wait_1_rst),
       TEST(test_fin_wait_1_rst_in_window),
@@ -589,6 +731,10 @@ int main(void) {
       TEST(test_fin_wait_1_abort),
       TEST(test_fin_wait_2_fin),
       TEST(test_fin_wait_2_data),
+      TEST(test_fin_wait_2_data_without_reset),
+      TEST(test_close_with_unread_data),
+      TEST(test_close_wait_close_with_unread_data),
+      TEST(test_close_with_unread_data_without_reset),
       TEST(test_fin_wait_2_data_after_shutdown),
       TEST(test_fin_wait_2_duplicate_ack),
       TEST(test_fin_wait_2_rst),

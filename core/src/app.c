@@ -101,6 +101,19 @@ static int queue_fin(struct tcplab_conn *c, tcplab_time_t now,
   return TCPLAB_OK;
 }
 
+/* RFC 9293 3.10.5: the states in which ABORT sends a RST; in SYN_SENT,
+ * CLOSING, LAST_ACK and TIME_WAIT the connection is just deleted. */
+static bool rst_on_abort(enum tcplab_state st) {
+  switch (st) {
+  case TCPLAB_SYN_RECEIVED:
+  case TCPLAB_ESTABLISHED:
+  case TCPLAB_FIN_WAIT_1:
+  case TCPLAB_FIN_WAIT_2:
+  case TCPLAB_CLOSE_WAIT: return true;
+  default: return false;
+  }
+}
+
 static void note_close_call(struct tcplab_conn *c, tcplab_time_t now) {
   if (c->stats.close_called == TCPLAB_TIME_NEVER) {
     c->stats.close_called = now;
@@ -128,9 +141,14 @@ int tcplab_conn_close(struct tcplab_conn *c, tcplab_time_t now) {
   stack_enter(s);
   c->app_closed = 1;
   note_close_call(c, now);
+  bool unread = c->rcvbuf.len > 0;
   /* Nobody will read what is buffered or what still arrives. */
   ring_consume(&c->rcvbuf, c->rcvbuf.len);
-  if (c->state == TCPLAB_SYN_SENT) {
+  if (unread && s->cfg.rst_on_data_loss && rst_on_abort(c->state)) {
+    /* RFC 1122 4.2.2.13: a RST tells the peer its data was lost. */
+    conn_send_segment(c, now, TCPLAB_RST | TCPLAB_ACK, c->snd_max, 0);
+    conn_end(c, now, TCPLAB_CLOSED, TCPLAB_EV_APP_CLOSE, TCPLAB_ERR_DATA_LOST);
+  } else if (c->state == TCPLAB_SYN_SENT) {
     /* "Delete the TCB": nothing was synchronized, so no RST. */
     conn_end(c, now, TCPLAB_CLOSED, TCPLAB_EV_APP_CLOSE, TCPLAB_OK);
   } else if (!c->fin_queued) {
@@ -155,17 +173,10 @@ int tcplab_conn_abort(struct tcplab_conn *c, tcplab_time_t now) {
   struct tcplab_stack *s = c->stack;
   stack_enter(s);
   note_close_call(c, now);
-  switch (c->state) {
-  case TCPLAB_SYN_RECEIVED:
-  case TCPLAB_ESTABLISHED:
-  case TCPLAB_FIN_WAIT_1:
-  case TCPLAB_FIN_WAIT_2:
-  case TCPLAB_CLOSE_WAIT:
+  if (rst_on_abort(c->state)) {
     /* RFC 9293 3.10.5: <SEQ=SND.NXT><CTL=RST>; the ACK bit, as Linux
      * sets it, lets a peer in SYN_SENT accept it too. */
     conn_send_segment(c, now, TCPLAB_RST | TCPLAB_ACK, c->snd_max, 0);
-    break;
-  default: break; /* SYN_SENT, CLOSING, LAST_ACK, TIME_WAIT: just delete */
   }
   conn_end(c, now, TCPLAB_CLOSED, TCPLAB_EV_APP_ABORT, TCPLAB_ERR_ABORTED);
   stack_leave(s);

@@ -35,6 +35,7 @@ void tcplab_config_default(struct tcplab_config *cfg) {
       .two_way_handshake = false,
       .rfc1337 = true,
       .rfc5961 = true,
+      .rst_on_data_loss = true,
       .seed = 0,
       .ephemeral_min = 49152,
       .ephemeral_max = 65535,

@@ -579,6 +579,13 @@ static void process_text_and_fin(struct tcplab_conn *c, tcplab_time_t now,
   case TCPLAB_FIN_WAIT_2: break;
   default: return; /* the peer's FIN was already received: nothing can follow */
   }
+  if (len > 0 && c->app_closed && c->stack->cfg.rst_on_data_loss) {
+    /* RFC 1122 4.2.2.13: new data nobody will read. The RST carries the
+     * segment's ACK, the peer's RCV.NXT, so it is accepted at once. */
+    conn_send_segment(c, now, TCPLAB_RST | TCPLAB_ACK, c->in_seg->ack, 0);
+    conn_end(c, now, TCPLAB_CLOSED, TCPLAB_EV_RCV, TCPLAB_ERR_DATA_LOST);
+    return;
+  }
   if (fin) {
     c->fin_seen = 1;
     c->fin_seq = seq + (uint32_t)len;

@@ -26,9 +26,10 @@ static const struct error_text errors[] = {
     {"timed_out", "connection timed out"},
     {"aborted", "connection aborted"},
     {"malformed", "malformed segment"},
+    {"data_lost", "connection reset: received data was never read"},
 };
 #define ERROR_COUNT (sizeof errors / sizeof errors[0])
-_Static_assert(ERROR_COUNT == 1 - TCPLAB_ERR_MALFORMED,
+_Static_assert(ERROR_COUNT == 1 - TCPLAB_ERR_DATA_LOST,
                "one entry per TCPLAB_ERR_* code");
 
 static const struct error_text *error_text(int error) {

@@ -194,6 +194,7 @@ static const struct field {
     F(two_way_handshake, K_BOOL),
     F(rfc1337, K_BOOL),
     F(rfc5961, K_BOOL),
+    F(rst_on_data_loss, K_BOOL),
     F(seed, K_U64),
     F(ephemeral_min, K_U16),
     F(ephemeral_max, K_U16),

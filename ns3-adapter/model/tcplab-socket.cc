@@ -494,10 +494,13 @@ void TcplabSocket::CoreClosed(int error) {
   bool synSent = !m_established;
   m_conn = nullptr;
   m_state = TcpSocket::CLOSED;
-  if (synSent && error != TCPLAB_OK && error != TCPLAB_ERR_ABORTED) {
+  // Ended by our own application's abort() or close() (a close that lost
+  // received data resets, as TcpSocketBase's does): not an error for it.
+  bool own = error == TCPLAB_OK || error == TCPLAB_ERR_ABORTED ||
+             error == TCPLAB_ERR_DATA_LOST;
+  if (synSent && !own) {
     NotifyConnectionFailed();
-  } else if (error != TCPLAB_OK && error != TCPLAB_ERR_ABORTED &&
-             !m_closeNotified) {
+  } else if (!own && !m_closeNotified) {
     m_closeNotified = true;
     NotifyErrorClose();
   } else if (!m_closeNotified) {

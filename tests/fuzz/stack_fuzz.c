@@ -436,7 +436,7 @@ static void cb_closed(void *user_data, struct tcplab_conn *c, int error) {
   struct host *h = user_data;
   CHECK(error == TCPLAB_OK || error == TCPLAB_ERR_RESET ||
         error == TCPLAB_ERR_REFUSED || error == TCPLAB_ERR_TIMEDOUT ||
-        error == TCPLAB_ERR_ABORTED);
+        error == TCPLAB_ERR_ABORTED || error == TCPLAB_ERR_DATA_LOST);
   CHECK(tcplab_conn_stats(c)->error == error);
   CHECK(tcplab_conn_stats(c)->closed == w.now);
   h->ended++;

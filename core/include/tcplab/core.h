@@ -58,6 +58,8 @@ enum {
   TCPLAB_ERR_TIMEDOUT = -10,  /* retransmission limit reached */
   TCPLAB_ERR_ABORTED = -11,   /* ended by the local application's abort() */
   TCPLAB_ERR_MALFORMED = -12, /* segment rejected by the decoder */
+  TCPLAB_ERR_DATA_LOST = -13, /* reset: close() left received data unread,
+                                 or data arrived after close() */
 };
 
 /* A short English message for a TCPLAB_ERR_* code; never NULL. */
@@ -211,6 +213,12 @@ struct tcplab_config {
                                        segments). Never on by default. */
   bool rfc1337;                     /* ignore RST in TIME_WAIT: true */
   bool rfc5961;                     /* challenge ACKs for RST/SYN: true */
+  bool rst_on_data_loss;            /* RFC 1122 4.2.2.13: close() with
+                                       received data unread, or data arriving
+                                       after close(), resets the connection
+                                       to show that data was lost: true (as
+                                       Linux and BSD); false acknowledges
+                                       and drops such data (RFC 9293) */
   uint64_t seed;          /* ISN key (RFC 6528); runs repeat exactly */
   uint16_t ephemeral_min; /* RFC 6335: 49152 */
   uint16_t ephemeral_max; /* 65535 */
