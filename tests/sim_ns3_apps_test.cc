@@ -409,6 +409,65 @@ static void available_counts_are_the_cores(void **state) {
   Simulator::Destroy();
 }
 
+/* RFC 1122 4.2.2.13, as TcpSocketBase::Close does it too: the server
+ * closes a socket whose data it never read, so a RST goes out instead of
+ * a FIN. The client is told of an error, the server of a normal close. */
+struct UnreadClose {
+  Ptr<Socket> accepted;
+  int normal = 0, error = 0;
+};
+static void UnreadAccept(UnreadClose *u, Ptr<Socket> s, const Address &) {
+  u->accepted = s;
+  s->SetCloseCallbacks(
+      MakeBoundCallback(
+          +[](UnreadClose *x, Ptr<Socket>) { x->normal++; }, u),
+      MakeBoundCallback(
+          +[](UnreadClose *x, Ptr<Socket>) { x->error++; }, u));
+}
+
+static void close_with_unread_data_resets(void **state) {
+  (void)state;
+  Net n = MakeNet(true, true);
+  UnreadClose server, client;
+  Ptr<Socket> l =
+      Socket::CreateSocket(n.nodes.Get(1), TcpSocketFactory::GetTypeId());
+  assert_int_equal(l->Bind(InetSocketAddress(Ipv4Address::GetAny(), 7)), 0);
+  assert_int_equal(l->Listen(), 0);
+  l->SetAcceptCallback(MakeCallback(&AcceptAll),
+                       MakeBoundCallback(&UnreadAccept, &server));
+  Ptr<TcplabSocket> c = DynamicCast<TcplabSocket>(
+      Socket::CreateSocket(n.nodes.Get(0), TcpSocketFactory::GetTypeId()));
+  assert_int_equal(c->Bind(), 0);
+  c->SetCloseCallbacks(
+      MakeBoundCallback(
+          +[](UnreadClose *x, Ptr<Socket>) { x->normal++; }, &client),
+      MakeBoundCallback(
+          +[](UnreadClose *x, Ptr<Socket>) { x->error++; }, &client));
+  Address to = InetSocketAddress(n.ifs.GetAddress(1), 7);
+  uint32_t unread = 0;
+  int closeRc = -2;
+  Simulator::Schedule(Seconds(0), [&]() {
+    c->Connect(to);
+    c->Send(Create<Packet>(reinterpret_cast<const uint8_t *>("hello"), 5), 0);
+  });
+  Simulator::Schedule(Seconds(1), [&]() {
+    unread = server.accepted->GetRxAvailable();
+    closeRc = server.accepted->Close();
+  });
+  Simulator::Run();
+  assert_int_equal(unread, 5);
+  assert_int_equal(closeRc, 0);
+  assert_int_equal(server.normal, 1);
+  assert_int_equal(server.error, 0);
+  assert_int_equal(client.normal, 0);
+  assert_int_equal(client.error, 1);
+  assert_int_equal(c->GetConnStats()->error, TCPLAB_ERR_RESET);
+  Ptr<TcplabSocket> s = DynamicCast<TcplabSocket>(server.accepted);
+  assert_int_equal(s->GetConnStats()->error, TCPLAB_ERR_DATA_LOST);
+  assert_int_equal(s->GetConnStats()->closed, Seconds(1).GetNanoSeconds());
+  Simulator::Destroy();
+}
+
 /* A failed test leaves its simulation behind: clear it for the next. */
 static int destroy(void **state) {
   (void)state;
@@ -423,6 +482,7 @@ int main(void) {
       cmocka_unit_test_teardown(socket_state_source_and_abort, destroy),
       cmocka_unit_test_teardown(closed_port_answers_rst_not_icmp, destroy),
       cmocka_unit_test_teardown(available_counts_are_the_cores, destroy),
+      cmocka_unit_test_teardown(close_with_unread_data_resets, destroy),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
