@@ -17,8 +17,8 @@
 --   * in the ladder, that data segment (seq=y+1) is answered by
 --     RST|ACK seq=x+2+request ack=y+1: the ACK number says that none of
 --     the data was taken;
---   * the server: ESTABLISHED -> CLOSE_WAIT -> CLOSED, error reset; its
---     later chunks are never sent.
+--   * the server: ESTABLISHED -> CLOSE_WAIT -> CLOSED, error reset; the
+--     chunks it had not sent when the RST arrived are never sent.
 --
 -- Knobs: delay, rate, request, chunks, chunk_bytes, interval (as in
 -- experiment 3), and rst_on_data_loss (true; false gives RFC 9293's
