@@ -3,6 +3,8 @@
 
 #include "tcplab/core.h"
 
+#include "bytes.h"
+
 /* Option kinds and lengths (RFC 9293 3.2, RFC 7323 2.2 and 3.2,
  * RFC 2018 2). */
 enum {
@@ -23,27 +25,6 @@ enum {
 #define FLAGS_MASK 0x3Fu
 
 #define PROTO_TCP 6u
-
-static uint16_t get16(const uint8_t *p) {
-  return (uint16_t)((unsigned)p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p) {
-  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
-         p[3];
-}
-
-static void put16(uint8_t *p, uint16_t v) {
-  p[0] = (uint8_t)(v >> 8);
-  p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v) {
-  p[0] = (uint8_t)(v >> 24);
-  p[1] = (uint8_t)(v >> 16);
-  p[2] = (uint8_t)(v >> 8);
-  p[3] = (uint8_t)v;
-}
 
 /* ------------------------------------------------------------ checksum */
 

@@ -273,36 +273,9 @@ static const char *base_name(const char *path) {
 
 /* ----------------------------------------------------------------- Lua */
 
-static int traceback(lua_State *L) {
-  const char *msg = lua_tostring(L, 1);
-  luaL_traceback(L, L, msg ? msg : "(error object is not a string)", 1);
-  return 1;
-}
-
-/* Calls tcplab.sweep[fn] with the nargs values on top of the stack;
- * leaves nres results, or prints the error and returns false. */
+/* tcplab.sweep[fn]: the plan, the aggregates and the Slurm script. */
 static bool call_sweep(lua_State *L, const char *fn, int nargs, int nres) {
-  int base = lua_gettop(L) - nargs;
-  lua_pushcfunction(L, traceback);
-  lua_insert(L, base + 1);
-  lua_getglobal(L, "require");
-  lua_pushliteral(L, "tcplab.sweep");
-  if (lua_pcall(L, 1, 1, base + 1) != LUA_OK) {
-    fprintf(stderr, "tcplab sweep: cannot load tcplab.sweep: %s\n",
-            lua_tostring(L, -1));
-    lua_settop(L, base);
-    return false;
-  }
-  lua_getfield(L, -1, fn);
-  lua_remove(L, -2);
-  lua_insert(L, base + 2);
-  if (lua_pcall(L, nargs, nres, base + 1) != LUA_OK) {
-    fprintf(stderr, "tcplab sweep: %s\n", lua_tostring(L, -1));
-    lua_settop(L, base);
-    return false;
-  }
-  lua_remove(L, base + 1);
-  return true;
+  return tcplab_call(L, "tcplab sweep", "tcplab.sweep", fn, nargs, nres);
 }
 
 static char *field_string(lua_State *L, int t, const char *k) {

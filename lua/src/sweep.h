@@ -24,6 +24,13 @@
  * L has the module's paths set. Returns the exit status. */
 int tcplab_sweep_main(lua_State *L, int argc, char **argv);
 
+/* Calls require(module)[fn] with the nargs values on top of the stack,
+ * under the command's message handler (a traceback); leaves nres results.
+ * On an error, prints it after "who: " and returns false with the
+ * arguments popped. Defined in tcplab-cmd.c. */
+bool tcplab_call(lua_State *L, const char *who, const char *module,
+                 const char *fn, int nargs, int nres);
+
 /* ------------------------------------------------------------ runs */
 
 enum sweep_status {

@@ -222,28 +222,34 @@ static bool valid_name(const char *s, size_t len) {
   return true;
 }
 
-/* Calls tcplab.cli[fn] with the table on top of the stack (consumed);
- * leaves its results. Returns false after printing the error. */
-static bool call_cli(lua_State *L, const char *fn, int nargs, int nres) {
+bool tcplab_call(lua_State *L, const char *who, const char *module,
+                 const char *fn, int nargs, int nres) {
   int base = lua_gettop(L) - nargs;
   lua_pushcfunction(L, msgh);
   lua_insert(L, base + 1);
   lua_getglobal(L, "require");
-  lua_pushliteral(L, "tcplab.cli");
+  lua_pushstring(L, module);
   if (lua_pcall(L, 1, 1, base + 1) != LUA_OK) {
-    fprintf(stderr, "tcplab: cannot load the tcplab module: %s\n",
+    fprintf(stderr, "%s: cannot load %s: %s\n", who, module,
             lua_tostring(L, -1));
+    lua_settop(L, base);
     return false;
   }
   lua_getfield(L, -1, fn);
   lua_remove(L, -2);
   lua_insert(L, base + 2);
   if (lua_pcall(L, nargs, nres, base + 1) != LUA_OK) {
-    fprintf(stderr, "tcplab: %s\n", lua_tostring(L, -1));
+    fprintf(stderr, "%s: %s\n", who, lua_tostring(L, -1));
+    lua_settop(L, base);
     return false;
   }
   lua_remove(L, base + 1);
   return true;
+}
+
+/* tcplab.cli[fn]: the command's own Lua side. */
+static bool call_cli(lua_State *L, const char *fn, int nargs, int nres) {
+  return tcplab_call(L, "tcplab", "tcplab.cli", fn, nargs, nres);
 }
 
 static lua_State *new_state(const struct paths *p) {

@@ -53,6 +53,10 @@
 
 #include <tcplab/core.h>
 
+/* Core internals that are header-only: byte order and sequence space. */
+#include "bytes.h"
+#include "seq.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define A_ADDR 0x0a000002u /* the stack under test */
@@ -184,31 +188,6 @@ static size_t take(uint8_t *out, size_t n) {
 }
 
 /* -------------------------------------------------------------- helpers */
-
-static bool seq_gt(uint32_t a, uint32_t b) {
-  return (int32_t)(a - b) > 0;
-}
-
-static uint16_t get16(const uint8_t *p) {
-  return (uint16_t)((unsigned)p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p) {
-  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
-         p[3];
-}
-
-static void put16(uint8_t *p, uint16_t v) {
-  p[0] = (uint8_t)(v >> 8);
-  p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v) {
-  p[0] = (uint8_t)(v >> 24);
-  p[1] = (uint8_t)(v >> 16);
-  p[2] = (uint8_t)(v >> 8);
-  p[3] = (uint8_t)v;
-}
 
 /* The checksum field (bytes 16-17) recomputed over the pseudo-header. */
 static void fix_checksum(uint8_t *seg, size_t len, uint32_t src, uint32_t dst) {
