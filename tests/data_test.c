@@ -495,6 +495,70 @@ static void test_duplicates_and_overlaps_trimmed(void **state) {
   assert_int_equal(tcplab_conn_stats(c)->bytes_received, 350);
 }
 
+/* The peer's segment with one payload bit flipped after its checksum was
+ * computed, fed at t: it must be counted and dropped. */
+static void feed_corrupt(struct harness *h, tcplab_time_t t, uint32_t off,
+                         uint32_t n) {
+  struct tcplab_segment seg = {.sport = REMOTE_PORT,
+                               .dport = LOCAL_PORT,
+                               .flags = ACK,
+                               .wnd = DEFAULT_WND,
+                               PEERS(off, n)};
+  uint8_t buf[TCPLAB_HEADER_MIN + 2048];
+  size_t len =
+      tcplab_segment_encode(&seg, REMOTE_ADDR, LOCAL_ADDR, buf, sizeof buf);
+  assert_int_equal(len, TCPLAB_HEADER_MIN + n);
+  buf[TCPLAB_HEADER_MIN + n / 2] ^= 0x10;
+  const struct tcplab_stack_stats *st = tcplab_stack_stats(h->stack);
+  uint64_t bad = st->malformed[TCPLAB_MALFORMED_CHECKSUM];
+  advance(h, t);
+  assert_int_equal(
+      tcplab_stack_input(h->stack, t, REMOTE_ADDR, LOCAL_ADDR, buf, len),
+      TCPLAB_ERR_MALFORMED);
+  assert_int_equal(st->malformed[TCPLAB_MALFORMED_CHECKSUM], bad + 1);
+}
+
+/* RFC 9293 3.1: a segment whose checksum fails is dropped. An in-order
+ * payload is copied into the receive buffer while its checksum is summed
+ * (once the buffer has storage, after the first data); a corrupt one
+ * still leaves no trace: nothing is acknowledged or delivered, and the
+ * good copies that follow, shorter, deliver the stream exactly. The same
+ * holds with data held out of order, where a payload is summed before it
+ * is stored. */
+static void test_corrupt_segments_dropped(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_established(h);
+  feed(h, MS(200), SEG(.flags = ACK, PEERS(0, 600)));
+  expect(h, MS(200),
+         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 600,
+             .wnd = DEFAULT_WND - 600));
+  feed_corrupt(h, MS(210), 600, 400);
+  expect_nothing(h, MS(215));
+  assert_int_equal(h->readable, 1);
+  assert_int_equal(tcplab_conn_stats(c)->bytes_received, 600);
+  feed(h, MS(220), SEG(.flags = ACK, PEERS(600, 300)));
+  expect(h, MS(220),
+         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 900,
+             .wnd = DEFAULT_WND - 900));
+  /* Held out of order: [1000, 1100); then corrupt [900, 1000) and
+   * [1100, 1150). */
+  feed(h, MS(230), SEG(.flags = ACK, PEERS(1000, 100)));
+  expect(h, MS(230),
+         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 900,
+             .wnd = DEFAULT_WND - 900));
+  feed_corrupt(h, MS(240), 900, 100);
+  feed_corrupt(h, MS(241), 1100, 50);
+  expect_nothing(h, MS(250));
+  feed(h, MS(260), SEG(.flags = ACK, PEERS(900, 100)));
+  expect(h, MS(260),
+         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 1100,
+             .wnd = DEFAULT_WND - 1100));
+  assert_recv_stream(h, c, MS(300), 1100);
+  assert_int_equal(tcplab_conn_stats(c)->bytes_received, 1100);
+  assert_int_equal(
+      tcplab_stack_stats(h->stack)->malformed[TCPLAB_MALFORMED_CHECKSUM], 3);
+}
+
 /* A FIN beyond a gap waits for the gap to fill, then takes effect. */
 static void test_fin_after_gap(void **state) {
   struct harness *h = *state;
@@ -1361,6 +1425,7 @@ int main(void) {
       TEST(test_delack_configured),
       TEST(test_out_of_order_held_and_delivered),
       TEST(test_duplicates_and_overlaps_trimmed),
+      TEST(test_corrupt_segments_dropped),
       TEST(test_fin_after_gap),
       TEST(test_receive_window_closes_and_reopens),
       TEST(test_receiver_sws_holds_edge),

@@ -619,7 +619,7 @@ static void process_text_and_fin(struct tcplab_conn *c, tcplab_time_t now,
       }
     } else if (n > 0) {
       bool filled_gap = c->reass.n > 0;
-      if (!c->app_closed) {
+      if (!c->app_closed && !c->rx_placed) {
         ring_write_at(&c->rcvbuf, 0, data, n);
       }
       uint32_t end = reass_take(&c->reass, c->rcv_nxt + n);
@@ -640,6 +640,30 @@ static void process_text_and_fin(struct tcplab_conn *c, tcplab_time_t now,
   if (c->fin_seen && c->rcv_nxt == c->fin_seq && !c->fin_rcvd) {
     receive_fin(c, now);
   }
+}
+
+/* The receive fast path. An in-order data segment for a connection that
+ * holds nothing out of order is copied into the free storage past the
+ * receive buffer's data, where process_text_and_fin would put it, while
+ * its checksum is summed: the payload is read once. The bytes become data
+ * only if the checksum is right and the segment is then accepted; until
+ * then they lie in space nothing else uses. Returns false, having placed
+ * nothing, when the segment does not qualify. */
+bool conn_place(struct tcplab_conn *c, const struct tcplab_segment *seg,
+                uint64_t *sum) {
+  switch (c->state) {
+  case TCPLAB_ESTABLISHED:
+  case TCPLAB_FIN_WAIT_1:
+  case TCPLAB_FIN_WAIT_2: break;
+  default: return false;
+  }
+  if (seg->len == 0 || seg->seq != c->rcv_nxt || c->reass.n > 0 ||
+      c->app_closed || (seg->flags & (TCPLAB_SYN | TCPLAB_RST)) ||
+      seg->len > ring_storage_free(&c->rcvbuf)) {
+    return false;
+  }
+  *sum = ring_place_sum(&c->rcvbuf, seg->payload, (uint32_t)seg->len);
+  return true;
 }
 
 /* RFC 9293 3.10.7.4: SYN_RECEIVED and the synchronized states. */

@@ -105,6 +105,7 @@ struct tcplab_conn {
   unsigned queued : 1;      /* in the listener's accept queue */
   unsigned dead : 1;        /* reached CLOSED; freed at the next reap */
   unsigned in_input : 1;    /* a segment is being processed */
+  unsigned rx_placed : 1;   /* its payload is in rcvbuf already */
   unsigned rcv_traced : 1;  /* its RCV trace event was emitted */
   unsigned notifying : 1;   /* its application callbacks are running */
   unsigned notify : 4;      /* NOTIFY_* bits pending */
@@ -205,6 +206,9 @@ void conn_trace(struct tcplab_conn *c, tcplab_time_t now,
                 uint32_t len);
 void conn_input(struct tcplab_conn *c, tcplab_time_t now,
                 const struct tcplab_segment *seg);
+/* conn.c: the receive fast path (see tcplab_stack_input). */
+bool conn_place(struct tcplab_conn *c, const struct tcplab_segment *seg,
+                uint64_t *sum);
 void conn_on_timer(struct tcplab_conn *c, tcplab_time_t now);
 void conn_free(struct tcplab_conn *c);
 void listener_input(struct tcplab_listener *l, tcplab_time_t now, uint32_t src,

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "segment.h"
 #include "seq.h"
 
 static uint32_t min_u32(uint32_t a, uint32_t b) {
@@ -48,11 +49,13 @@ uint8_t wscale_for(uint32_t buf) {
   return shift;
 }
 
+/* payload_sum, if not NULL, is the sum of seg's payload (csum.h). */
 static void emit(struct tcplab_stack *s, tcplab_time_t now,
                  struct tcplab_endpoint local, struct tcplab_endpoint remote,
-                 const struct tcplab_segment *seg) {
-  size_t n =
-      tcplab_segment_encode(seg, local.addr, remote.addr, s->txbuf, s->txcap);
+                 const struct tcplab_segment *seg,
+                 const uint64_t *payload_sum) {
+  size_t n = segment_encode(seg, local.addr, remote.addr, s->txbuf, s->txcap,
+                            payload_sum);
   /* txbuf holds a maximum header plus one MSS, the most we ever send. */
   if (n == 0) {
     return;
@@ -71,7 +74,7 @@ void send_rst_raw(struct tcplab_stack *s, tcplab_time_t now,
       .ack = ack,
       .flags = flags,
   };
-  emit(s, now, local, remote, &seg);
+  emit(s, now, local, remote, &seg, NULL);
 }
 
 void conn_trace_cwnd(struct tcplab_conn *c, tcplab_time_t now) {
@@ -122,12 +125,13 @@ void conn_send_segment(struct tcplab_conn *c, tcplab_time_t now, uint8_t flags,
       seg.opt.wscale = wscale_for(s->cfg.rcv_buf);
     }
   }
+  uint64_t payload_sum = 0; /* summed while copied: one pass over it */
   if (len > 0) {
     /* Copied straight to where encode wants it, behind the header (a
      * segment with data carries no options, so that is 20 bytes in); a
      * SYN's data would go through the staging area. */
     uint8_t *at = syn ? s->stage : s->txbuf + TCPLAB_HEADER_MIN;
-    ring_peek(&c->sndbuf, seq - c->sb_seq, at, (uint32_t)len);
+    payload_sum = ring_peek_sum(&c->sndbuf, seq - c->sb_seq, at, (uint32_t)len);
     seg.payload = at;
     seg.len = len;
   }
@@ -172,7 +176,7 @@ void conn_send_segment(struct tcplab_conn *c, tcplab_time_t now, uint8_t flags,
     }
   }
   c->stats.segs_sent++;
-  emit(s, now, c->local, c->remote, &seg);
+  emit(s, now, c->local, c->remote, &seg, &payload_sum);
 }
 
 /* A bare ACK carries SND.MAX: RFC 9293's SND.NXT never moves back, and

@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "csum.h"
+
 /* The first allocation; most short exchanges never need more. */
 #define RING_MIN 4096u
 
@@ -62,6 +64,30 @@ void ring_peek(const struct ring *r, uint32_t off, void *out, uint32_t n) {
   uint32_t first = min_u32(n, r->size - start);
   memcpy(p, r->buf + start, first);
   memcpy(p + first, r->buf, n - first);
+}
+
+/* Copies the n bytes at storage offset start to out, or data to that
+ * offset, wrapping at the end of storage, and sums them. */
+static uint64_t copy_sum(const struct ring *r, uint32_t start, uint8_t *out,
+                         const uint8_t *data, uint32_t n) {
+  uint32_t first = min_u32(n, r->size - start);
+  uint64_t sum = out ? csum_copy(out, r->buf + start, first)
+                     : csum_copy(r->buf + start, data, first);
+  if (first == n) {
+    return sum;
+  }
+  uint64_t rest = out ? csum_copy(out + first, r->buf, n - first)
+                      : csum_copy(r->buf, data + first, n - first);
+  return csum_combine(sum, first % 2 ? csum_at_odd(rest) : rest);
+}
+
+uint64_t ring_peek_sum(const struct ring *r, uint32_t off, void *out,
+                       uint32_t n) {
+  return copy_sum(r, (r->head + off) % r->size, out, NULL, n);
+}
+
+uint64_t ring_place_sum(struct ring *r, const void *data, uint32_t n) {
+  return copy_sum(r, (r->head + r->len) % r->size, NULL, data, n);
 }
 
 void ring_write_at(struct ring *r, uint32_t off, const void *data, uint32_t n) {

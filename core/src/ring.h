@@ -21,6 +21,11 @@ static inline uint32_t ring_free(const struct ring *r) {
   return r->cap - r->len;
 }
 
+/* Bytes of storage past the end of the data, which may wrap. */
+static inline uint32_t ring_storage_free(const struct ring *r) {
+  return r->size - r->len;
+}
+
 /* Makes storage for the first `total` bytes from the head (in-order data
  * and anything past it), at most cap. Returns false when out of memory. */
 bool ring_reserve(struct ring *r, uint32_t total,
@@ -33,6 +38,12 @@ void ring_release(struct ring *r, const struct tcplab_allocator *a);
 uint32_t ring_push(struct ring *r, const void *data, uint32_t n);
 /* Copies n bytes starting off bytes past the head into out. */
 void ring_peek(const struct ring *r, uint32_t off, void *out, uint32_t n);
+/* ring_peek that also returns the bytes' one's complement sum (csum.h). */
+uint64_t ring_peek_sum(const struct ring *r, uint32_t off, void *out,
+                       uint32_t n);
+/* ring_write_at(r, 0, data, n) that also returns the bytes' sum; the n
+ * bytes past the end must be in storage (ring_storage_free). */
+uint64_t ring_place_sum(struct ring *r, const void *data, uint32_t n);
 /* Stores n bytes off bytes past the end of the data without making them
  * part of it (out-of-order data); storage must have been reserved. */
 void ring_write_at(struct ring *r, uint32_t off, const void *data, uint32_t n);

@@ -3,7 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csum.h"
 #include "internal.h"
+#include "segment.h"
 
 /* ------------------------------------------------------------ memory */
 
@@ -431,19 +433,36 @@ int tcplab_stack_input(struct tcplab_stack *s, tcplab_time_t now, uint32_t src,
                        uint32_t dst, const uint8_t *bytes, size_t len) {
   struct tcplab_segment seg;
   enum tcplab_malformed why =
-      tcplab_segment_decode(bytes, len, src, dst, true, &seg);
+      tcplab_segment_decode(bytes, len, src, dst, false, &seg);
+  struct tcplab_endpoint local = {dst, seg.dport};
+  struct tcplab_endpoint remote = {src, seg.sport};
+  struct tcplab_conn *c = NULL;
+  bool placed = false;
+  if (why == TCPLAB_MALFORMED_NONE) {
+    /* Finding the connection has no effect, so it may come before the
+     * checksum; then an in-order payload is summed as it is copied into
+     * the receive buffer (conn_place), not read twice. */
+    c = stack_lookup(s, local, remote);
+    uint64_t sum = 0;
+    placed = c != NULL && conn_place(c, &seg, &sum);
+    if (!placed) {
+      sum = csum_add(seg.payload, seg.len, 0);
+    }
+    if (!segment_checksum_ok(src, dst, bytes, len, seg.len, sum)) {
+      why = TCPLAB_MALFORMED_CHECKSUM;
+    }
+  }
   if (why != TCPLAB_MALFORMED_NONE) {
     s->stats.malformed[why]++;
     return TCPLAB_ERR_MALFORMED;
   }
   s->stats.segs_in++;
   stack_enter(s);
-  struct tcplab_endpoint local = {dst, seg.dport};
-  struct tcplab_endpoint remote = {src, seg.sport};
-  struct tcplab_conn *c = stack_lookup(s, local, remote);
   struct tcplab_listener *l;
   if (c != NULL) {
+    c->rx_placed = placed;
     conn_input(c, now, &seg);
+    c->rx_placed = 0; /* c is freed, if it ended, only by stack_leave */
   } else if ((l = find_listener(s, dst, seg.dport)) != NULL) {
     listener_input(l, now, src, dst, &seg);
   } else {

@@ -1,0 +1,215 @@
+/* The one's complement sum (RFC 1071) in a portable form and, on x86-64,
+ * in AVX2 and AVX-512 forms chosen at run time. It does not depend on byte
+ * order (RFC 1071 2(B)): words are summed in the machine's own order and
+ * the folded result is swapped once. Words are loaded with memcpy, so any
+ * alignment works. */
+#include "csum.h"
+
+#include <string.h>
+
+uint64_t csum_combine(uint64_t a, uint64_t b) {
+  /* End-around carry: 2^64 = 1 in one's complement arithmetic. */
+  uint64_t s = a + b;
+  return s + (s < a);
+}
+
+static bool little_endian(void) {
+  const uint16_t one = 1;
+  uint8_t first;
+  memcpy(&first, &one, 1);
+  return first == 1;
+}
+
+/* RFC 1071: any word size that is a multiple of 16 bits may be summed and
+ * folded at the end; 64-bit words with their carries counted apart (two
+ * independent chains) halve the additions of 32-bit ones. */
+static uint64_t add_portable(const void *data, size_t n, uint64_t acc) {
+  const uint8_t *p = data;
+  uint64_t a0 = acc, a1 = 0, c0 = 0, c1 = 0;
+  while (n >= 16) {
+    uint64_t w[2];
+    memcpy(w, p, sizeof w);
+    a0 += w[0];
+    c0 += a0 < w[0];
+    a1 += w[1];
+    c1 += a1 < w[1];
+    p += 16;
+    n -= 16;
+  }
+  /* The rest one size at a time: a piece adds the same as its 16-bit
+   * words (2^16 = 1 in one's complement). Bytes gathered on the stack and
+   * read back as one word would stall that load on every call. */
+  uint64_t w8 = 0, rest = 0;
+  if (n >= 8) {
+    memcpy(&w8, p, sizeof w8);
+    p += 8;
+    n -= 8;
+  }
+  if (n >= 4) {
+    uint32_t w;
+    memcpy(&w, p, sizeof w);
+    rest += w;
+    p += 4;
+    n -= 4;
+  }
+  if (n >= 2) {
+    uint16_t w;
+    memcpy(&w, p, sizeof w);
+    rest += w;
+    p += 2;
+    n -= 2;
+  }
+  if (n > 0) {
+    /* An odd byte is padded with a zero byte on the right (RFC 9293 3.1):
+     * it is the first byte of its word. */
+    rest += little_endian() ? p[0] : (uint64_t)p[0] << 8;
+  }
+  uint64_t sum = csum_combine(csum_combine(a0, a1), c0 + c1);
+  return csum_combine(csum_combine(sum, w8), rest);
+}
+
+/* A separate copy is as fast as a scalar loop that also stores. */
+static uint64_t copy_portable(void *dst, const void *src, size_t n) {
+  memcpy(dst, src, n);
+  return add_portable(dst, n, 0);
+}
+
+static uint16_t fold16(uint64_t acc);
+static uint16_t swap16(uint16_t v);
+
+static bool always(void) {
+  return true;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define CSUM_X86 1
+
+typedef uint64_t u64x4 __attribute__((vector_size(32)));
+typedef uint64_t u64x8 __attribute__((vector_size(64)));
+
+/* Each 64-bit lane adds the low and the high halves of its words apart,
+ * so no carry is lost: a lane grows by less than 2^32 per step, which
+ * leaves room for 2^26 bytes, far more than an IPv4 packet. Copying in the
+ * same pass costs one store per vector. A plain SSE2 build of this is
+ * slower than add_portable, so there is none. */
+#define VECTOR_SUM(name, vec, isa)                                             \
+  __attribute__((target(isa))) static uint64_t name(                           \
+      uint8_t *dst, const uint8_t *p, size_t n, uint64_t acc) {                \
+    vec lo = {0}, hi = {0};                                                    \
+    const vec low32 = lo + 0xFFFFFFFFu;                                        \
+    for (; n >= sizeof(vec); n -= sizeof(vec), p += sizeof(vec)) {             \
+      vec w;                                                                   \
+      memcpy(&w, p, sizeof w);                                                 \
+      if (dst != NULL) {                                                       \
+        memcpy(dst, &w, sizeof w);                                             \
+        dst += sizeof w;                                                       \
+      }                                                                        \
+      lo += w & low32;                                                         \
+      hi += w >> 32;                                                           \
+    }                                                                          \
+    uint64_t s = 0;                                                            \
+    for (size_t i = 0; i < sizeof(vec) / 8; i++) {                             \
+      s += lo[i] + hi[i];                                                      \
+    }                                                                          \
+    /* gcc 12 leaves the upper halves dirty here, and every SSE                \
+     * instruction after that pays for it (memcpy's among them). */            \
+    __builtin_ia32_vzeroupper();                                               \
+    if (dst != NULL) {                                                         \
+      memcpy(dst, p, n);                                                       \
+    }                                                                          \
+    return csum_combine(acc, add_portable(p, n, s));                           \
+  }
+
+VECTOR_SUM(sum_avx2, u64x4, "avx2")
+VECTOR_SUM(sum_avx512, u64x8, "avx512f")
+
+static uint64_t add_avx2(const void *p, size_t n, uint64_t acc) {
+  return sum_avx2(NULL, p, n, acc);
+}
+static uint64_t copy_avx2(void *dst, const void *src, size_t n) {
+  return sum_avx2(dst, src, n, 0);
+}
+static bool has_avx2(void) {
+  return __builtin_cpu_supports("avx2");
+}
+static uint64_t add_avx512(const void *p, size_t n, uint64_t acc) {
+  return sum_avx512(NULL, p, n, acc);
+}
+static uint64_t copy_avx512(void *dst, const void *src, size_t n) {
+  return sum_avx512(dst, src, n, 0);
+}
+static bool has_avx512(void) {
+  return __builtin_cpu_supports("avx512f");
+}
+#endif
+
+const struct csum_impl csum_impls[] = {
+    {"portable", always, add_portable, copy_portable},
+#ifdef CSUM_X86
+    {"avx2", has_avx2, add_avx2, copy_avx2},
+    {"avx512", has_avx512, add_avx512, copy_avx512},
+#endif
+};
+const size_t csum_impl_count = sizeof csum_impls / sizeof csum_impls[0];
+
+/* Short inputs (headers, the pseudo-header) are not worth a vector. */
+#define VECTOR_MIN 128
+
+uint64_t csum_add(const void *p, size_t n, uint64_t acc) {
+#ifdef CSUM_X86
+  if (n >= VECTOR_MIN) {
+    if (__builtin_cpu_supports("avx512f")) {
+      return add_avx512(p, n, acc);
+    }
+    if (__builtin_cpu_supports("avx2")) {
+      return add_avx2(p, n, acc);
+    }
+  }
+#endif
+  return add_portable(p, n, acc);
+}
+
+uint64_t csum_copy(void *dst, const void *src, size_t n) {
+#ifdef CSUM_X86
+  if (n >= VECTOR_MIN) {
+    if (__builtin_cpu_supports("avx512f")) {
+      return copy_avx512(dst, src, n);
+    }
+    if (__builtin_cpu_supports("avx2")) {
+      return copy_avx2(dst, src, n);
+    }
+  }
+#endif
+  return copy_portable(dst, src, n);
+}
+
+uint64_t csum_of_values(uint64_t values) {
+  /* Values are what a big-endian machine would load: the same sum's
+   * bytes swapped on a little-endian one. */
+  uint16_t sum = fold16(values);
+  return little_endian() ? swap16(sum) : sum;
+}
+
+/* The sum folded to 16 bits, in the machine's byte order. */
+static uint16_t fold16(uint64_t acc) {
+  acc = (acc & 0xFFFFFFFFu) + (acc >> 32);
+  acc = (acc & 0xFFFFFFFFu) + (acc >> 32);
+  acc = (acc & 0xFFFFu) + (acc >> 16);
+  acc = (acc & 0xFFFFu) + (acc >> 16);
+  acc = (acc & 0xFFFFu) + (acc >> 16);
+  return (uint16_t)acc;
+}
+
+static uint16_t swap16(uint16_t v) {
+  return (uint16_t)(v >> 8 | v << 8);
+}
+
+uint16_t csum_fold(uint64_t acc) {
+  uint16_t sum = fold16(acc);
+  return little_endian() ? swap16(sum) : sum;
+}
+
+uint64_t csum_at_odd(uint64_t acc) {
+  /* RFC 1071 2(B): shifting the data by one byte swaps the sum's bytes. */
+  return swap16(fold16(acc));
+}
