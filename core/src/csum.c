@@ -7,19 +7,6 @@
 
 #include <string.h>
 
-uint64_t csum_combine(uint64_t a, uint64_t b) {
-  /* End-around carry: 2^64 = 1 in one's complement arithmetic. */
-  uint64_t s = a + b;
-  return s + (s < a);
-}
-
-static bool little_endian(void) {
-  const uint16_t one = 1;
-  uint8_t first;
-  memcpy(&first, &one, 1);
-  return first == 1;
-}
-
 /* RFC 1071: any word size that is a multiple of 16 bits may be summed and
  * folded at the end; 64-bit words with their carries counted apart (two
  * independent chains) halve the additions of 32-bit ones. */
@@ -62,7 +49,7 @@ static uint64_t add_portable(const void *data, size_t n, uint64_t acc) {
   if (n > 0) {
     /* An odd byte is padded with a zero byte on the right (RFC 9293 3.1):
      * it is the first byte of its word. */
-    rest += little_endian() ? p[0] : (uint64_t)p[0] << 8;
+    rest += csum_little_endian() ? p[0] : (uint64_t)p[0] << 8;
   }
   uint64_t sum = csum_combine(csum_combine(a0, a1), c0 + c1);
   return csum_combine(csum_combine(sum, w8), rest);
@@ -73,9 +60,6 @@ static uint64_t copy_portable(void *dst, const void *src, size_t n) {
   memcpy(dst, src, n);
   return add_portable(dst, n, 0);
 }
-
-static uint16_t fold16(uint64_t acc);
-static uint16_t swap16(uint16_t v);
 
 static bool always(void) {
   return true;
@@ -183,33 +167,7 @@ uint64_t csum_copy(void *dst, const void *src, size_t n) {
   return copy_portable(dst, src, n);
 }
 
-uint64_t csum_of_values(uint64_t values) {
-  /* Values are what a big-endian machine would load: the same sum's
-   * bytes swapped on a little-endian one. */
-  uint16_t sum = fold16(values);
-  return little_endian() ? swap16(sum) : sum;
-}
-
-/* The sum folded to 16 bits, in the machine's byte order. */
-static uint16_t fold16(uint64_t acc) {
-  acc = (acc & 0xFFFFFFFFu) + (acc >> 32);
-  acc = (acc & 0xFFFFFFFFu) + (acc >> 32);
-  acc = (acc & 0xFFFFu) + (acc >> 16);
-  acc = (acc & 0xFFFFu) + (acc >> 16);
-  acc = (acc & 0xFFFFu) + (acc >> 16);
-  return (uint16_t)acc;
-}
-
-static uint16_t swap16(uint16_t v) {
-  return (uint16_t)(v >> 8 | v << 8);
-}
-
-uint16_t csum_fold(uint64_t acc) {
-  uint16_t sum = fold16(acc);
-  return little_endian() ? swap16(sum) : sum;
-}
-
 uint64_t csum_at_odd(uint64_t acc) {
   /* RFC 1071 2(B): shifting the data by one byte swaps the sum's bytes. */
-  return swap16(fold16(acc));
+  return csum_swap16(csum_fold16(acc));
 }

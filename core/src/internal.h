@@ -63,7 +63,6 @@ struct tcplab_conn {
   uint32_t cwnd;     /* congestion window, bytes */
   uint32_t ssthresh; /* slow-start threshold, bytes */
   uint32_t recover;  /* snd_max when recovery began (RFC 6582) */
-  uint32_t traced_cwnd, traced_ssthresh; /* last values traced */
 
   /* Receive sequence space. */
   uint32_t irs;         /* initial receive sequence number */

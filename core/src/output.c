@@ -78,13 +78,15 @@ void send_rst_raw(struct tcplab_stack *s, tcplab_time_t now,
 }
 
 void conn_trace_cwnd(struct tcplab_conn *c, tcplab_time_t now) {
-  c->stats.cwnd = c->cwnd;
-  c->stats.ssthresh = c->ssthresh;
-  if (c->cwnd == c->traced_cwnd && c->ssthresh == c->traced_ssthresh) {
+  /* The counters hold the values last traced. Each is compared on its
+   * own: one load of both would wait for the store just made to one. */
+  uint32_t cwnd = c->cwnd;
+  if (cwnd != c->stats.cwnd) {
+    c->stats.cwnd = cwnd;
+  } else if (c->ssthresh == c->stats.ssthresh) {
     return;
   }
-  c->traced_cwnd = c->cwnd;
-  c->traced_ssthresh = c->ssthresh;
+  c->stats.ssthresh = c->ssthresh;
   conn_trace(c, now, c->state, c->state, TCPLAB_EV_CWND, 0, 0, 0, 0);
 }
 
