@@ -182,7 +182,8 @@ static void on_output(void *user_data, tcplab_time_t now, uint32_t src,
   (void)now;
   if (n->tap)
     n->tap(n->tap_arg, h->index, bytes, len);
-  size_t i = (n->head + n->len) % n->cap;
+  size_t i = n->head + n->len;
+  i = i < n->cap ? i : i - n->cap;
   if (n->len == n->cap || (n->busy && i == n->busy_slot)) {
     if (!grow(n))
       abort(); /* a benchmark that cannot queue a segment measures nothing */
@@ -258,7 +259,7 @@ uint64_t net_delivered(const struct net *n) {
 static void deliver_one(struct net *n) {
   size_t i = n->head;
   struct slot s = n->slots[i];
-  n->head = (n->head + 1) % n->cap;
+  n->head = n->head + 1 == n->cap ? 0 : n->head + 1;
   n->len--;
   n->busy = true;
   n->busy_slot = i;

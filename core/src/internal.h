@@ -87,13 +87,22 @@ struct tcplab_conn {
   size_t heap_idx;         /* position in the stack's heap, or SIZE_MAX */
   uint32_t rtt_seq;        /* an ACK at or past this ends the timing */
 
+  /* Set and cleared for every segment, so whole bytes rather than bits
+   * beside the others: a load of the flag word right after a one-byte
+   * store into it waits for that store. */
+  bool in_input;    /* a segment is being processed */
+  bool rx_placed;   /* its payload is in rcvbuf already */
+  bool rcv_traced;  /* its RCV trace event was emitted */
+  bool ack_pending; /* an ACK must go out at the next flush */
+  bool notifying;   /* its application callbacks are running */
+  uint8_t notify;   /* NOTIFY_* bits pending */
+
   unsigned passive : 1;     /* created from a listener */
   unsigned irs_valid : 1;   /* a SYN was received */
   unsigned fin_queued : 1;  /* shutdown/close: FIN after the data */
   unsigned fin_acked : 1;   /* our FIN was acknowledged */
   unsigned fin_rcvd : 1;    /* the peer's FIN was received in order */
   unsigned app_closed : 1;  /* close() called: received data discarded */
-  unsigned ack_pending : 1; /* an ACK must go out at the next flush */
   unsigned fin_seen : 1;    /* fin_seq is valid (FIN may be out of order) */
   unsigned in_recovery : 1; /* NewReno fast recovery */
   unsigned persist : 1;     /* TIMER_RTX is the zero-window probe timer */
@@ -103,11 +112,6 @@ struct tcplab_conn {
   unsigned syn_retx : 1;    /* our SYN or SYN|ACK was retransmitted */
   unsigned queued : 1;      /* in the listener's accept queue */
   unsigned dead : 1;        /* reached CLOSED; freed at the next reap */
-  unsigned in_input : 1;    /* a segment is being processed */
-  unsigned rx_placed : 1;   /* its payload is in rcvbuf already */
-  unsigned rcv_traced : 1;  /* its RCV trace event was emitted */
-  unsigned notifying : 1;   /* its application callbacks are running */
-  unsigned notify : 4;      /* NOTIFY_* bits pending */
 
   const struct tcplab_segment *in_seg; /* segment being processed */
   struct tcplab_conn_stats stats;
