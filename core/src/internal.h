@@ -38,6 +38,7 @@ struct tcplab_conn {
   struct tcplab_listener *listener; /* passive, until accepted */
   void *user_data;
   uint64_t id;
+  uint32_t heap_idx; /* position in the stack's timer heap, or HEAP_NONE */
   struct tcplab_endpoint local, remote;
   enum tcplab_state state;
 
@@ -85,7 +86,6 @@ struct tcplab_conn {
 
   tcplab_time_t timer[TIMER_COUNT];
   tcplab_time_t timer_key; /* earliest of timer[], or NEVER */
-  size_t heap_idx;         /* position in the stack's heap, or SIZE_MAX */
   uint32_t rtt_seq;        /* an ACK at or past this ends the timing */
 
   unsigned passive : 1;     /* created from a listener */
@@ -125,9 +125,11 @@ struct tcplab_listener {
   bool closed;
 };
 
+#define HEAP_NONE UINT32_MAX /* heap_idx of a connection not in the heap */
+
 struct timer_heap {
   struct tcplab_conn **v;
-  size_t len, cap;
+  uint32_t len, cap;
 };
 
 struct tcplab_stack {

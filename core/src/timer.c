@@ -10,15 +10,15 @@ static bool earlier(const struct tcplab_conn *a, const struct tcplab_conn *b) {
          (a->timer_key == b->timer_key && a->id < b->id);
 }
 
-static void place(struct timer_heap *h, size_t i, struct tcplab_conn *c) {
+static void place(struct timer_heap *h, uint32_t i, struct tcplab_conn *c) {
   h->v[i] = c;
   c->heap_idx = i;
 }
 
-static void sift_up(struct timer_heap *h, size_t i) {
+static void sift_up(struct timer_heap *h, uint32_t i) {
   struct tcplab_conn *c = h->v[i];
   while (i > 0) {
-    size_t parent = (i - 1) / 2;
+    uint32_t parent = (i - 1) / 2;
     if (!earlier(c, h->v[parent])) {
       break;
     }
@@ -28,10 +28,10 @@ static void sift_up(struct timer_heap *h, size_t i) {
   place(h, i, c);
 }
 
-static void sift_down(struct timer_heap *h, size_t i) {
+static void sift_down(struct timer_heap *h, uint32_t i) {
   struct tcplab_conn *c = h->v[i];
   for (;;) {
-    size_t child = 2 * i + 1;
+    uint32_t child = 2 * i + 1;
     if (child >= h->len) {
       break;
     }
@@ -48,11 +48,11 @@ static void sift_down(struct timer_heap *h, size_t i) {
 }
 
 void timer_heap_remove(struct timer_heap *h, struct tcplab_conn *c) {
-  size_t i = c->heap_idx;
-  if (i == SIZE_MAX) {
+  uint32_t i = c->heap_idx;
+  if (i == HEAP_NONE) {
     return;
   }
-  c->heap_idx = SIZE_MAX;
+  c->heap_idx = HEAP_NONE;
   struct tcplab_conn *last = h->v[--h->len];
   if (last == c) {
     return;
@@ -67,7 +67,7 @@ void timer_heap_update(struct timer_heap *h, struct tcplab_conn *c) {
     timer_heap_remove(h, c);
     return;
   }
-  if (c->heap_idx == SIZE_MAX) {
+  if (c->heap_idx == HEAP_NONE) {
     /* Capacity was reserved when the connection was created, so this
      * cannot fail (see timer_heap_reserve). */
     place(h, h->len++, c);
@@ -101,7 +101,11 @@ int timer_heap_reserve(struct tcplab_stack *s, size_t n) {
   if (n <= h->cap) {
     return TCPLAB_OK;
   }
-  size_t cap = h->cap ? h->cap : 64;
+  /* The capacity doubles up to 2n: it, and its size in bytes, must fit. */
+  if (n > UINT32_MAX / 2 || n > SIZE_MAX / 2 / sizeof *h->v) {
+    return TCPLAB_ERR_NOMEM;
+  }
+  uint32_t cap = h->cap ? h->cap : 64;
   while (cap < n) {
     cap *= 2;
   }
@@ -109,7 +113,7 @@ int timer_heap_reserve(struct tcplab_stack *s, size_t n) {
   if (v == NULL) {
     return TCPLAB_ERR_NOMEM;
   }
-  for (size_t i = 0; i < h->len; i++) {
+  for (uint32_t i = 0; i < h->len; i++) {
     v[i] = h->v[i];
   }
   stack_free(s, h->v);
