@@ -38,7 +38,8 @@ struct tcplab_conn {
   struct tcplab_listener *listener; /* passive, until accepted */
   void *user_data;
   uint64_t id;
-  uint32_t heap_idx; /* position in the stack's timer heap, or HEAP_NONE */
+  uint32_t heap_idx; /* position in the stack's timer heap, or HEAP_NONE;
+                        beside id, which a sift reads on a tie */
   struct tcplab_endpoint local, remote;
   enum tcplab_state state;
 
@@ -125,10 +126,17 @@ struct tcplab_listener {
   bool closed;
 };
 
+/* A heap entry holds its connection's timer_key, so that sifting compares
+ * entries without reading connections scattered over memory. */
+struct timer_entry {
+  tcplab_time_t key;
+  struct tcplab_conn *conn;
+};
+
 #define HEAP_NONE UINT32_MAX /* heap_idx of a connection not in the heap */
 
 struct timer_heap {
-  struct tcplab_conn **v;
+  struct timer_entry *v;
   uint32_t len, cap;
 };
 
