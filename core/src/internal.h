@@ -32,15 +32,17 @@ enum {
 /* The transmission control block (RFC 9293 section 3.3.1 names). */
 struct tcplab_conn {
   struct tcplab_stack *stack;
-  struct tcplab_conn *hnext;        /* 4-tuple hash chain */
   struct tcplab_conn *qnext;        /* listener accept queue */
   struct tcplab_conn *dnext;        /* stack's list of ended connections */
   struct tcplab_listener *listener; /* passive, until accepted */
   void *user_data;
+  /* Together, so that a step along a hash chain (lookup, rehash) usually
+   * reads one cache line of a connection, not two. */
+  struct tcplab_conn *hnext; /* 4-tuple hash chain */
+  struct tcplab_endpoint local, remote;
   uint64_t id;
   uint32_t heap_idx; /* position in the stack's timer heap, or HEAP_NONE;
                         beside id, which a sift reads on a tie */
-  struct tcplab_endpoint local, remote;
   enum tcplab_state state;
 
   /* Send sequence space. */
