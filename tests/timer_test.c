@@ -535,6 +535,56 @@ static void test_fin_wait_2_timeout_after_shutdown(void **state) {
   assert_closed(h, id, TCPLAB_OK);
 }
 
+/* ---- Tests for many timers at once ---- */
+
+/* The timers of many connections expire in the order of their deadlines
+ * and, among equal deadlines, the older connection's first, while
+ * connections come, retransmit (moving their deadlines past others') and
+ * go. Starts on a 100 ms grid make many deadlines equal: a connection
+ * started at 0 retransmits at 3 s, the same instant as one started at 2 s
+ * does for the first time. */
+static void test_many_timers_expire_in_order(void **state) {
+  struct harness *h = *state;
+  enum { N = 300, PORT0 = 1000 };
+  static const unsigned syn_at[] = {0, 1, 3, 7, 15, 31, 63}; /* s */
+  struct tcplab_conn *conns[N];
+  tcplab_time_t start[N], t = 0;
+  uint32_t rnd = 1;
+  for (unsigned k = 0; k < N; k++) {
+    rnd = rnd * 1103515245u + 12345u;
+    if ((rnd >> 16) % 3 == 0)
+      t += MS(100);
+    advance(h, t);
+    start[k] = t;
+    assert_int_equal(tcplab_stack_connect(h->stack, t, LOCAL_ADDR,
+                                          (uint16_t)(PORT0 + k), REMOTE_ADDR,
+                                          REMOTE_PORT, &conns[k]),
+                     TCPLAB_OK);
+  }
+  /* Every fifth connection is aborted off the grid, its deadline taken
+   * out of the middle of the heap. */
+  tcplab_time_t abort_at = S(40) + MS(50);
+  advance(h, abort_at);
+  size_t want = 0;
+  for (unsigned k = 0; k < N; k++) {
+    for (size_t i = 0; i < sizeof syn_at / sizeof syn_at[0]; i++)
+      want += k % 5 != 0 || start[k] + S(syn_at[i]) <= abort_at;
+    if (k % 5 == 0)
+      assert_int_equal(tcplab_conn_abort(conns[k], abort_at), TCPLAB_OK);
+  }
+  advance(h, t + S(200));
+  assert_int_equal(tcplab_stack_next_expiry(h->stack), TCPLAB_TIME_NEVER);
+  /* Only SYNs left, in (time, connection id) order; ports follow ids. */
+  assert_int_equal(h->out_len, want);
+  for (size_t i = 0; i < h->out_len; i++) {
+    const struct out_seg *a = h->out[i], *b = i ? h->out[i - 1] : NULL;
+    assert_int_equal(a->seg.flags, SYN);
+    if (b)
+      assert_true(b->at < a->at ||
+                  (b->at == a->at && b->seg.sport < a->seg.sport));
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       TEST(test_idle_stack_has_no_deadline),
@@ -564,6 +614,7 @@ int main(void) {
       TEST(test_fin_wait_2_timeout),
       TEST(test_fin_wait_2_timeout_cancelled_by_fin),
       TEST(test_fin_wait_2_timeout_after_shutdown),
+      TEST(test_many_timers_expire_in_order),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

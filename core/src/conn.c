@@ -124,7 +124,7 @@ struct tcplab_conn *conn_new(struct tcplab_stack *s, tcplab_time_t now,
     c->timer[i] = TCPLAB_TIME_NEVER;
   }
   c->timer_key = TCPLAB_TIME_NEVER;
-  c->heap_idx = SIZE_MAX;
+  c->heap_idx = HEAP_NONE;
   c->stats.opened = now;
   c->stats.established = TCPLAB_TIME_NEVER;
   c->stats.close_called = TCPLAB_TIME_NEVER;

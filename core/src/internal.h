@@ -32,13 +32,17 @@ enum {
 /* The transmission control block (RFC 9293 section 3.3.1 names). */
 struct tcplab_conn {
   struct tcplab_stack *stack;
-  struct tcplab_conn *hnext;        /* 4-tuple hash chain */
   struct tcplab_conn *qnext;        /* listener accept queue */
   struct tcplab_conn *dnext;        /* stack's list of ended connections */
   struct tcplab_listener *listener; /* passive, until accepted */
   void *user_data;
-  uint64_t id;
+  /* Together, so that a step along a hash chain (lookup, rehash) usually
+   * reads one cache line of a connection, not two. */
+  struct tcplab_conn *hnext; /* 4-tuple hash chain */
   struct tcplab_endpoint local, remote;
+  uint64_t id;
+  uint32_t heap_idx; /* position in the stack's timer heap, or HEAP_NONE;
+                        beside id, which a sift reads on a tie */
   enum tcplab_state state;
 
   /* Send sequence space. */
@@ -84,7 +88,6 @@ struct tcplab_conn {
 
   tcplab_time_t timer[TIMER_COUNT];
   tcplab_time_t timer_key; /* earliest of timer[], or NEVER */
-  size_t heap_idx;         /* position in the stack's heap, or SIZE_MAX */
   uint32_t rtt_seq;        /* an ACK at or past this ends the timing */
 
   /* Set and cleared for every segment, so whole bytes rather than bits
@@ -129,9 +132,18 @@ struct tcplab_listener {
   bool closed;
 };
 
+/* A heap entry holds its connection's timer_key, so that sifting compares
+ * entries without reading connections scattered over memory. */
+struct timer_entry {
+  tcplab_time_t key;
+  struct tcplab_conn *conn;
+};
+
+#define HEAP_NONE UINT32_MAX /* heap_idx of a connection not in the heap */
+
 struct timer_heap {
-  struct tcplab_conn **v;
-  size_t len, cap;
+  struct timer_entry *v;
+  uint32_t len, cap;
 };
 
 struct tcplab_stack {
