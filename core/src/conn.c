@@ -657,8 +657,11 @@ bool conn_place(struct tcplab_conn *c, const struct tcplab_segment *seg,
   case TCPLAB_FIN_WAIT_2: break;
   default: return false;
   }
-  if (seg->len == 0 || seg->seq != c->rcv_nxt || c->reass.n > 0 ||
-      c->app_closed || (seg->flags & (TCPLAB_SYN | TCPLAB_RST)) ||
+  /* in_input: a segment fed from inside a callback must not write over
+   * one still being processed. */
+  if (c->in_input || seg->len == 0 || seg->seq != c->rcv_nxt ||
+      c->reass.n > 0 || c->app_closed ||
+      (seg->flags & (TCPLAB_SYN | TCPLAB_RST)) ||
       seg->len > ring_storage_free(&c->rcvbuf)) {
     return false;
   }

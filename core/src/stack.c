@@ -434,14 +434,14 @@ int tcplab_stack_input(struct tcplab_stack *s, tcplab_time_t now, uint32_t src,
   struct tcplab_segment seg;
   enum tcplab_malformed why =
       tcplab_segment_decode(bytes, len, src, dst, false, &seg);
-  struct tcplab_endpoint local = {dst, seg.dport};
-  struct tcplab_endpoint remote = {src, seg.sport};
   struct tcplab_conn *c = NULL;
   bool placed = false;
   if (why == TCPLAB_MALFORMED_NONE) {
     /* Finding the connection has no effect, so it may come before the
      * checksum; then an in-order payload is summed as it is copied into
      * the receive buffer (conn_place), not read twice. */
+    struct tcplab_endpoint local = {dst, seg.dport};
+    struct tcplab_endpoint remote = {src, seg.sport};
     c = stack_lookup(s, local, remote);
     uint64_t sum = 0;
     placed = c != NULL && conn_place(c, &seg, &sum);
