@@ -669,6 +669,44 @@ bool conn_place(struct tcplab_conn *c, const struct tcplab_segment *seg,
   return true;
 }
 
+/* Header prediction (Jacobson, 1990): in ESTABLISHED nearly every segment
+ * is either in-order data that acknowledges nothing new or a pure ACK of
+ * new data, with the window unchanged. For those every check of RFC 9293
+ * 3.10.7.4 has a known outcome (acceptable and untrimmed, no RST or SYN,
+ * not a duplicate ACK, no window change), so only their effects are
+ * applied here. Anything else, or any doubt, takes sync_input. Returns
+ * whether the segment was handled. */
+static bool predicted_input(struct tcplab_conn *c, tcplab_time_t now,
+                            const struct tcplab_segment *seg) {
+  uint32_t len = (uint32_t)seg->len;
+  if (c->state != TCPLAB_ESTABLISHED ||
+      (seg->flags & ~TCPLAB_PSH) != TCPLAB_ACK || seg->seq != c->rcv_nxt ||
+      ((uint32_t)seg->wnd << c->snd_wscale) != c->snd_wnd || c->snd_wnd == 0 ||
+      c->persist || c->in_recovery || c->fin_seen || c->app_closed ||
+      c->reass.n > 0) {
+    return false;
+  }
+  if (len == 0) {
+    /* New data acknowledged; an ACK of nothing new may be a duplicate. */
+    if (!seq_gt(seg->ack, c->snd_una) || seq_gt(seg->ack, c->snd_max)) {
+      return false;
+    }
+    ack_advance(c, now, seg->ack);
+  } else {
+    /* Data within the window, acknowledging nothing new. */
+    if (seg->ack != c->snd_una || len > conn_rcv_wnd(c)) {
+      return false;
+    }
+    process_text_and_fin(c, now, seg->seq, seg->payload, len, false);
+  }
+  if (seq_lt(c->snd_wl1, seg->seq) ||
+      (c->snd_wl1 == seg->seq && seq_leq(c->snd_wl2, seg->ack))) {
+    c->snd_wl1 = seg->seq; /* take_window, with the window unchanged */
+    c->snd_wl2 = seg->ack;
+  }
+  return true;
+}
+
 /* RFC 9293 3.10.7.4: SYN_RECEIVED and the synchronized states. */
 static void sync_input(struct tcplab_conn *c, tcplab_time_t now,
                        const struct tcplab_segment *seg) {
@@ -884,7 +922,7 @@ void conn_input(struct tcplab_conn *c, tcplab_time_t now,
   c->stats.segs_received++;
   if (c->state == TCPLAB_SYN_SENT) {
     syn_sent_input(c, now, seg);
-  } else {
+  } else if (!predicted_input(c, now, seg)) {
     sync_input(c, now, seg);
   }
   if (!c->dead && !c->rcv_traced) {
