@@ -678,9 +678,11 @@ bool conn_place(struct tcplab_conn *c, const struct tcplab_segment *seg,
  * whether the segment was handled. */
 static bool predicted_input(struct tcplab_conn *c, tcplab_time_t now,
                             const struct tcplab_segment *seg) {
-  uint32_t len = (uint32_t)seg->len;
+  /* Each field is read once, on its own: copying seq and ack as one
+   * 8-byte word would wait for decode's two 4-byte stores. */
+  uint32_t seq = seg->seq, ack = seg->ack, len = (uint32_t)seg->len;
   if (c->state != TCPLAB_ESTABLISHED ||
-      (seg->flags & ~TCPLAB_PSH) != TCPLAB_ACK || seg->seq != c->rcv_nxt ||
+      (seg->flags & ~TCPLAB_PSH) != TCPLAB_ACK || seq != c->rcv_nxt ||
       ((uint32_t)seg->wnd << c->snd_wscale) != c->snd_wnd || c->snd_wnd == 0 ||
       c->persist || c->in_recovery || c->fin_seen || c->app_closed ||
       c->reass.n > 0) {
@@ -688,21 +690,21 @@ static bool predicted_input(struct tcplab_conn *c, tcplab_time_t now,
   }
   if (len == 0) {
     /* New data acknowledged; an ACK of nothing new may be a duplicate. */
-    if (!seq_gt(seg->ack, c->snd_una) || seq_gt(seg->ack, c->snd_max)) {
+    if (!seq_gt(ack, c->snd_una) || seq_gt(ack, c->snd_max)) {
       return false;
     }
-    ack_advance(c, now, seg->ack);
+    ack_advance(c, now, ack);
   } else {
     /* Data within the window, acknowledging nothing new. */
-    if (seg->ack != c->snd_una || len > conn_rcv_wnd(c)) {
+    if (ack != c->snd_una || len > conn_rcv_wnd(c)) {
       return false;
     }
-    process_text_and_fin(c, now, seg->seq, seg->payload, len, false);
+    process_text_and_fin(c, now, seq, seg->payload, len, false);
   }
-  if (seq_lt(c->snd_wl1, seg->seq) ||
-      (c->snd_wl1 == seg->seq && seq_leq(c->snd_wl2, seg->ack))) {
-    c->snd_wl1 = seg->seq; /* take_window, with the window unchanged */
-    c->snd_wl2 = seg->ack;
+  if (seq_lt(c->snd_wl1, seq) ||
+      (c->snd_wl1 == seq && seq_leq(c->snd_wl2, ack))) {
+    c->snd_wl1 = seq; /* take_window, with the window unchanged */
+    c->snd_wl2 = ack;
   }
   return true;
 }
