@@ -2,18 +2,12 @@
  * avoidance, fast retransmit and recovery) with RFC 6582's handling of
  * partial acknowledgments. Every change of cwnd or ssthresh is traced. */
 #include "cc.h"
+#include "minmax.h"
 
 #include "seq.h"
 
 /* RFC 7323 2.3: no window can exceed 2^30 bytes, so neither need cwnd. */
 #define CWND_MAX (UINT32_C(1) << 30)
-
-static uint32_t max_u32(uint32_t a, uint32_t b) {
-  return a > b ? a : b;
-}
-static uint32_t min_u32(uint32_t a, uint32_t b) {
-  return a < b ? a : b;
-}
 
 static uint32_t flight_size(const struct tcplab_conn *c) {
   return c->snd_max - c->snd_una;

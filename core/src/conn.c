@@ -4,11 +4,8 @@
 
 #include "cc.h"
 #include "internal.h"
+#include "minmax.h"
 #include "seq.h"
-
-static uint32_t min_u32(uint32_t a, uint32_t b) {
-  return a < b ? a : b;
-}
 
 /* ------------------------------------------------------------- trace */
 

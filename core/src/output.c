@@ -3,12 +3,9 @@
 #include <string.h>
 
 #include "internal.h"
+#include "minmax.h"
 #include "segment.h"
 #include "seq.h"
-
-static uint32_t min_u32(uint32_t a, uint32_t b) {
-  return a < b ? a : b;
-}
 
 /* The receive window in bytes that we offer now. It is the free buffer
  * space, except that the right edge moves only in steps of at least

@@ -3,13 +3,10 @@
 #include <string.h>
 
 #include "csum.h"
+#include "minmax.h"
 
 /* The first allocation; most short exchanges never need more. */
 #define RING_MIN 4096u
-
-static uint32_t min_u32(uint32_t a, uint32_t b) {
-  return a < b ? a : b;
-}
 
 /* The storage offset of the byte `pos` bytes past the start of storage,
  * for pos < 2 * size (head < size, and what lies past it fits in
