@@ -16,21 +16,11 @@
 -- and the order of events that happen at the same instant.
 
 local csv = require("tcplab.csv")
+local public = require("tcplab.public")
 
 local ladder = {}
 
 local CLIENT, SERVER = 1, 2
-
--- Mistakes in arguments are reported at the line of the script that
--- called the public function: inside, errors carry no position (level 0)
--- and each public function raises them again one level up.
-local function public(fn)
-  return function(...)
-    local r = table.pack(pcall(fn, ...))
-    if r[1] then return table.unpack(r, 2, r.n) end
-    error(r[2], 2)
-  end
-end
 
 -- ------------------------------------------------------------ the model
 

@@ -13,6 +13,7 @@
 -- its pngcairo and svg terminals are the two formats offered.
 
 local csv = require("tcplab.csv")
+local public = require("tcplab.public")
 
 local plot = {}
 
@@ -41,17 +42,6 @@ plot.states_order = {
 }
 
 -- ------------------------------------------------------------- helpers
-
--- Mistakes in arguments are reported at the line of the script that
--- called the public function: inside, errors carry no position (level 0)
--- and each public function raises them again one level up.
-local function public(fn)
-  return function(...)
-    local r = table.pack(pcall(fn, ...))
-    if r[1] then return table.unpack(r, 2, r.n) end
-    error(r[2], 2)
-  end
-end
 
 local function shell_quote(s)
   return "'" .. s:gsub("'", "'\\''") .. "'"
