@@ -95,7 +95,8 @@ typedef uint64_t u64x8 __attribute__((vector_size(64)));
       lo += w & low32;                                                         \
       hi += w >> 32;                                                           \
     }                                                                          \
-    TAIL uint64_t s = 0;                                                       \
+    TAIL;                                                                      \
+    uint64_t s = 0;                                                            \
     for (size_t i = 0; i < sizeof(vec) / 8; i++) {                             \
       s += lo[i] + hi[i];                                                      \
     }                                                                          \
@@ -110,19 +111,22 @@ typedef uint64_t u64x8 __attribute__((vector_size(64)));
 
 /* Bytes past n read as zero: the padding RFC 9293 3.1 asks for. */
 #define MASKED_TAIL                                                            \
-  if (n > 0) {                                                                 \
-    __mmask64 m = (__mmask64)(((uint64_t)1 << n) - 1);                         \
-    u64x8 w = (u64x8)_mm512_maskz_loadu_epi8(m, p);                            \
-    if (dst != NULL) {                                                         \
-      _mm512_mask_storeu_epi8(dst, m, (__m512i)w);                             \
+  do {                                                                         \
+    if (n > 0) {                                                               \
+      __mmask64 m = (__mmask64)(((uint64_t)1 << n) - 1);                       \
+      u64x8 w = (u64x8)_mm512_maskz_loadu_epi8(m, p);                          \
+      if (dst != NULL) {                                                       \
+        _mm512_mask_storeu_epi8(dst, m, (__m512i)w);                           \
+      }                                                                        \
+      lo += w & low32;                                                         \
+      hi += w >> 32;                                                           \
+      p += n;                                                                  \
+      n = 0;                                                                   \
     }                                                                          \
-    lo += w & low32;                                                           \
-    hi += w >> 32;                                                             \
-    p += n;                                                                    \
-    n = 0;                                                                     \
-  }
+  } while (0)
+#define NO_TAIL ((void)0)
 
-VECTOR_SUM(sum_avx2, u64x4, "avx2", )
+VECTOR_SUM(sum_avx2, u64x4, "avx2", NO_TAIL)
 VECTOR_SUM(sum_avx512, u64x8, "avx512f,avx512bw", MASKED_TAIL)
 
 static uint64_t add_avx2(const void *p, size_t n, uint64_t acc) {
