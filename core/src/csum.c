@@ -162,32 +162,25 @@ const size_t csum_impl_count = sizeof csum_impls / sizeof csum_impls[0];
 /* Short inputs (headers, the pseudo-header) are not worth a vector. */
 #define VECTOR_MIN 128
 
-uint64_t csum_add(const void *p, size_t n, uint64_t acc) {
-#ifdef CSUM_X86
+/* The fastest implementation this CPU has for n bytes: the last one in
+ * the table that it supports. */
+static const struct csum_impl *pick(size_t n) {
+  size_t i = csum_impl_count - 1;
   if (n >= VECTOR_MIN) {
-    if (has_avx512()) {
-      return add_avx512(p, n, acc);
+    while (i > 0 && !csum_impls[i].supported()) {
+      i--;
     }
-    if (has_avx2()) {
-      return add_avx2(p, n, acc);
-    }
+    return &csum_impls[i];
   }
-#endif
-  return add_portable(p, n, acc);
+  return &csum_impls[0];
+}
+
+uint64_t csum_add(const void *p, size_t n, uint64_t acc) {
+  return pick(n)->add(p, n, acc);
 }
 
 uint64_t csum_copy(void *dst, const void *src, size_t n) {
-#ifdef CSUM_X86
-  if (n >= VECTOR_MIN) {
-    if (has_avx512()) {
-      return copy_avx512(dst, src, n);
-    }
-    if (has_avx2()) {
-      return copy_avx2(dst, src, n);
-    }
-  }
-#endif
-  return copy_portable(dst, src, n);
+  return pick(n)->copy(dst, src, n);
 }
 
 uint64_t csum_at_odd(uint64_t acc) {

@@ -62,8 +62,9 @@ static inline uint64_t csum_of_values(uint64_t values) {
   return csum_fold(values);
 }
 
-/* The implementations this build has, the portable one first; tests run
- * every one the CPU supports against a reference. */
+/* The implementations this build has, slowest (the portable one) first;
+ * csum_add and csum_copy use the last one the CPU supports. Tests run
+ * every one it supports against a reference. */
 struct csum_impl {
   const char *name;
   bool (*supported)(void);
