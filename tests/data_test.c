@@ -559,6 +559,40 @@ static void test_corrupt_segments_dropped(void **state) {
       tcplab_stack_stats(h->stack)->malformed[TCPLAB_MALFORMED_CHECKSUM], 3);
 }
 
+/* Reading everything while data is held out of order keeps what is held
+ * (it sits in the receive buffer past the end of the data); once nothing
+ * is held, an emptied buffer starts again at the front of its storage.
+ * Either way the application reads the stream exactly. (The window's
+ * right edge stays put: reads of less than an MSS do not move it, RFC
+ * 9293 3.8.6.2.2.) */
+static void test_read_while_data_held(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_established(h);
+  uint8_t got[400];
+  feed(h, MS(200), SEG(.flags = ACK, PEERS(0, 100)));
+  expect(h, MS(200),
+         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 100,
+             .wnd = DEFAULT_WND - 100));
+  feed(h, MS(210), SEG(.flags = ACK, PEERS(200, 100)));
+  expect(h, MS(210),
+         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 100,
+             .wnd = DEFAULT_WND - 100));
+  assert_int_equal(tcplab_conn_recv(c, MS(220), got, sizeof got), 100);
+  assert_memory_equal(got, peer_stream, 100);
+  feed(h, MS(230), SEG(.flags = ACK, PEERS(100, 100)));
+  expect(h, MS(230),
+         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 300,
+             .wnd = DEFAULT_WND - 300));
+  assert_int_equal(tcplab_conn_recv(c, MS(240), got, sizeof got), 200);
+  assert_memory_equal(got, peer_stream + 100, 200);
+  feed(h, MS(250), SEG(.flags = ACK, PEERS(300, 100)));
+  expect(h, MS(250),
+         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 400,
+             .wnd = DEFAULT_WND - 400));
+  assert_int_equal(tcplab_conn_recv(c, MS(260), got, sizeof got), 100);
+  assert_memory_equal(got, peer_stream + 300, 100);
+}
+
 /* A FIN beyond a gap waits for the gap to fill, then takes effect. */
 static void test_fin_after_gap(void **state) {
   struct harness *h = *state;
@@ -1426,6 +1460,7 @@ int main(void) {
       TEST(test_out_of_order_held_and_delivered),
       TEST(test_duplicates_and_overlaps_trimmed),
       TEST(test_corrupt_segments_dropped),
+      TEST(test_read_while_data_held),
       TEST(test_fin_after_gap),
       TEST(test_receive_window_closes_and_reopens),
       TEST(test_receiver_sws_holds_edge),

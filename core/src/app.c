@@ -60,6 +60,12 @@ int tcplab_conn_recv(struct tcplab_conn *c, tcplab_time_t now, void *buf,
   }
   ring_peek(&c->rcvbuf, 0, buf, n);
   ring_consume(&c->rcvbuf, n);
+  if (c->rcvbuf.len == 0 && c->reass.n == 0) {
+    /* Nothing is held past the end either: start again at the front of
+     * the storage, so that the next segments neither wrap nor leave the
+     * cache lines just used. */
+    ring_rewind(&c->rcvbuf);
+  }
   /* Announce an opened window at once when the peer may be held back by
    * the one it knows: the new window is at least twice that (as Linux
    * does); otherwise the next ACK carries it. conn_rcv_wnd applies the

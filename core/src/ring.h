@@ -49,6 +49,11 @@ uint64_t ring_place_sum(struct ring *r, const void *data, uint32_t n);
 void ring_write_at(struct ring *r, uint32_t off, const void *data, uint32_t n);
 /* Makes n bytes past the end, stored by ring_write_at, part of the data. */
 void ring_commit(struct ring *r, uint32_t n);
+/* Moves the head of an empty ring to the front of its storage; only when
+ * nothing is stored past the end (ring_write_at). */
+static inline void ring_rewind(struct ring *r) {
+  r->head = 0;
+}
 /* Drops the first n bytes. */
 void ring_consume(struct ring *r, uint32_t n);
 
