@@ -675,8 +675,6 @@ bool conn_place(struct tcplab_conn *c, const struct tcplab_segment *seg,
  * whether the segment was handled. */
 static bool predicted_input(struct tcplab_conn *c, tcplab_time_t now,
                             const struct tcplab_segment *seg) {
-  /* Each field is read once, on its own: copying seq and ack as one
-   * 8-byte word would wait for decode's two 4-byte stores. */
   uint32_t seq = seg->seq, ack = seg->ack, len = (uint32_t)seg->len;
   if (c->state != TCPLAB_ESTABLISHED ||
       (seg->flags & ~TCPLAB_PSH) != TCPLAB_ACK || seq != c->rcv_nxt ||
@@ -700,8 +698,12 @@ static bool predicted_input(struct tcplab_conn *c, tcplab_time_t now,
   }
   if (seq_lt(c->snd_wl1, seq) ||
       (c->snd_wl1 == seq && seq_leq(c->snd_wl2, ack))) {
-    c->snd_wl1 = seq; /* take_window, with the window unchanged */
-    c->snd_wl2 = ack;
+    /* take_window, with the window unchanged. SND.UNA equals the ACK
+     * here; copying seq and ack from the segment side by side would let
+     * gcc load them as one 8-byte word, which waits for decode's two
+     * 4-byte stores. */
+    c->snd_wl1 = seq;
+    c->snd_wl2 = c->snd_una;
   }
   return true;
 }
