@@ -106,7 +106,7 @@ typedef uint64_t u64x8 __attribute__((vector_size(64)));
     if (dst != NULL) {                                                         \
       memcpy(dst, p, n);                                                       \
     }                                                                          \
-    return csum_combine(acc, add_portable(p, n, s));                           \
+    return csum_combine(acc, n > 0 ? add_portable(p, n, s) : s);               \
   }
 
 /* Bytes past n read as zero: the padding RFC 9293 3.1 asks for. */
