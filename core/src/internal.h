@@ -4,8 +4,10 @@
 
 #include <tcplab/core.h>
 
+#include "minmax.h"
 #include "ring.h"
 #include "rtt.h"
+#include "seq.h"
 
 /* Out-of-order ranges a connection remembers; a segment opening a fifth
  * hole is dropped and comes again. */
@@ -201,7 +203,28 @@ void conn_send_segment(struct tcplab_conn *c, tcplab_time_t now, uint8_t flags,
                        uint32_t seq, size_t len);
 void conn_output(struct tcplab_conn *c, tcplab_time_t now);
 void conn_send_ack(struct tcplab_conn *c, tcplab_time_t now);
-uint32_t conn_rcv_wnd(const struct tcplab_conn *c);
+/* The receive window in bytes that we offer now. It is the free buffer
+ * space, except that the right edge moves only in steps of at least
+ * min(buffer/2, MSS) (receiver silly-window avoidance, RFC 9293
+ * 3.8.6.2.2) and never back (RFC 9293 3.8.6: shrinking is discouraged).
+ * A connection whose application has closed discards what arrives, so it
+ * offers the whole buffer. Inline: it is asked several times per
+ * segment. */
+static inline uint32_t conn_rcv_wnd(const struct tcplab_conn *c) {
+  uint32_t free_space = c->app_closed ? c->rcvbuf.cap : ring_free(&c->rcvbuf);
+  uint32_t offered =
+      seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+  uint32_t step = min_u32(c->rcvbuf.cap / 2, c->stack->cfg.mss);
+  /* After the peer's FIN no data can come, and after close() all of it
+   * is discarded, so there is no silly window to avoid then. */
+  bool sws = !c->fin_rcvd && !c->app_closed;
+  if (sws && (free_space <= offered || free_space - offered < step)) {
+    return offered;
+  }
+  /* Never more than the window field can say. */
+  return min_u32(free_space, (uint32_t)65535 << c->rcv_wscale);
+}
+
 uint8_t wscale_for(uint32_t buf);
 void conn_persist_expired(struct tcplab_conn *c, tcplab_time_t now);
 uint32_t conn_retransmit_first(struct tcplab_conn *c, tcplab_time_t now);

@@ -7,27 +7,6 @@
 #include "segment.h"
 #include "seq.h"
 
-/* The receive window in bytes that we offer now. It is the free buffer
- * space, except that the right edge moves only in steps of at least
- * min(buffer/2, MSS) (receiver silly-window avoidance, RFC 9293
- * 3.8.6.2.2) and never back (RFC 9293 3.8.6: shrinking is discouraged).
- * A connection whose application has closed discards what arrives, so it
- * offers the whole buffer. */
-uint32_t conn_rcv_wnd(const struct tcplab_conn *c) {
-  uint32_t free_space = c->app_closed ? c->rcvbuf.cap : ring_free(&c->rcvbuf);
-  uint32_t offered =
-      seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
-  uint32_t step = min_u32(c->rcvbuf.cap / 2, c->stack->cfg.mss);
-  /* After the peer's FIN no data can come, and after close() all of it
-   * is discarded, so there is no silly window to avoid then. */
-  bool sws = !c->fin_rcvd && !c->app_closed;
-  if (sws && (free_space <= offered || free_space - offered < step)) {
-    return offered;
-  }
-  /* Never more than the window field can say. */
-  return min_u32(free_space, (uint32_t)65535 << c->rcv_wscale);
-}
-
 /* The 16-bit window field for wnd bytes: unscaled on a SYN (RFC 7323
  * 2.2), else shifted and rounded down, so it never offers space the buffer
  * does not have. */
