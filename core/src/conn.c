@@ -9,14 +9,11 @@
 
 /* ------------------------------------------------------------- trace */
 
-void conn_trace(struct tcplab_conn *c, tcplab_time_t now,
-                enum tcplab_state from, enum tcplab_state to,
-                enum tcplab_event ev, uint8_t flags, uint32_t seq, uint32_t ack,
-                uint32_t len) {
+void conn_trace_emit(struct tcplab_conn *c, tcplab_time_t now,
+                     enum tcplab_state from, enum tcplab_state to,
+                     enum tcplab_event ev, uint8_t flags, uint32_t seq,
+                     uint32_t ack, uint32_t len) {
   struct tcplab_stack *s = c->stack;
-  if (s->cb.trace == NULL) {
-    return;
-  }
   struct tcplab_trace_event e = {
       .now = now,
       .id = c->id,

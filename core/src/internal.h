@@ -238,10 +238,20 @@ void conn_set_state(struct tcplab_conn *c, tcplab_time_t now,
                     enum tcplab_state to, enum tcplab_event ev);
 void conn_end(struct tcplab_conn *c, tcplab_time_t now, enum tcplab_state to,
               enum tcplab_event ev, int error);
-void conn_trace(struct tcplab_conn *c, tcplab_time_t now,
-                enum tcplab_state from, enum tcplab_state to,
-                enum tcplab_event ev, uint8_t flags, uint32_t seq, uint32_t ack,
-                uint32_t len);
+void conn_trace_emit(struct tcplab_conn *c, tcplab_time_t now,
+                     enum tcplab_state from, enum tcplab_state to,
+                     enum tcplab_event ev, uint8_t flags, uint32_t seq,
+                     uint32_t ack, uint32_t len);
+/* Inline so that a stack without a trace callback pays one test per
+ * event, not a call: every segment is traced twice. */
+static inline void conn_trace(struct tcplab_conn *c, tcplab_time_t now,
+                              enum tcplab_state from, enum tcplab_state to,
+                              enum tcplab_event ev, uint8_t flags, uint32_t seq,
+                              uint32_t ack, uint32_t len) {
+  if (c->stack->cb.trace != NULL) {
+    conn_trace_emit(c, now, from, to, ev, flags, seq, ack, len);
+  }
+}
 void conn_input(struct tcplab_conn *c, tcplab_time_t now,
                 const struct tcplab_segment *seg);
 /* conn.c: the receive fast path (see tcplab_stack_input). */
