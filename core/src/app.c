@@ -72,9 +72,7 @@ int tcplab_conn_recv(struct tcplab_conn *c, tcplab_time_t now, void *buf,
    * silly-window threshold of RFC 9293 3.8.6.2.2. Read inside this
    * connection's own callback, the update waits for the flush that
    * follows, where a reply the application sends can carry it. */
-  bool receiving = c->state == TCPLAB_ESTABLISHED ||
-                   c->state == TCPLAB_FIN_WAIT_1 ||
-                   c->state == TCPLAB_FIN_WAIT_2;
+  bool receiving = state_receives(c->state);
   uint32_t offered =
       (int32_t)(c->rcv_adv - c->rcv_nxt) > 0 ? c->rcv_adv - c->rcv_nxt : 0;
   uint32_t wnd = conn_rcv_wnd(c);

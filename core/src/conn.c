@@ -567,11 +567,8 @@ static void receive_fin(struct tcplab_conn *c, tcplab_time_t now) {
 static void process_text_and_fin(struct tcplab_conn *c, tcplab_time_t now,
                                  uint32_t seq, const uint8_t *data, size_t len,
                                  bool fin) {
-  switch (c->state) {
-  case TCPLAB_ESTABLISHED:
-  case TCPLAB_FIN_WAIT_1:
-  case TCPLAB_FIN_WAIT_2: break;
-  default: return; /* the peer's FIN was already received: nothing can follow */
+  if (!state_receives(c->state)) {
+    return; /* the peer's FIN was already received: nothing can follow */
   }
   if (len > 0 && c->app_closed && c->stack->cfg.rst_on_data_loss) {
     /* RFC 1122 4.2.2.13: new data nobody will read. The RST carries the
@@ -645,16 +642,10 @@ static void process_text_and_fin(struct tcplab_conn *c, tcplab_time_t now,
  * nothing, when the segment does not qualify. */
 bool conn_place(struct tcplab_conn *c, const struct tcplab_segment *seg,
                 uint64_t *sum) {
-  switch (c->state) {
-  case TCPLAB_ESTABLISHED:
-  case TCPLAB_FIN_WAIT_1:
-  case TCPLAB_FIN_WAIT_2: break;
-  default: return false;
-  }
   /* in_input: a segment fed from inside a callback must not write over
    * one still being processed. */
-  if (c->in_input || seg->len == 0 || seg->seq != c->rcv_nxt ||
-      c->reass.n > 0 || c->app_closed ||
+  if (!state_receives(c->state) || c->in_input || seg->len == 0 ||
+      seg->seq != c->rcv_nxt || c->reass.n > 0 || c->app_closed ||
       (seg->flags & (TCPLAB_SYN | TCPLAB_RST)) ||
       seg->len > ring_storage_free(&c->rcvbuf)) {
     return false;

@@ -203,6 +203,13 @@ void conn_send_segment(struct tcplab_conn *c, tcplab_time_t now, uint8_t flags,
                        uint32_t seq, size_t len);
 void conn_output(struct tcplab_conn *c, tcplab_time_t now);
 void conn_send_ack(struct tcplab_conn *c, tcplab_time_t now);
+/* The states in which data from the peer is still taken in (RFC 9293
+ * 3.10.7.4, seventh step): before its FIN. */
+static inline bool state_receives(enum tcplab_state st) {
+  return st == TCPLAB_ESTABLISHED || st == TCPLAB_FIN_WAIT_1 ||
+         st == TCPLAB_FIN_WAIT_2;
+}
+
 /* The receive window in bytes that we offer now. It is the free buffer
  * space, except that the right edge moves only in steps of at least
  * min(buffer/2, MSS) (receiver silly-window avoidance, RFC 9293

@@ -38,15 +38,11 @@ static uint64_t pseudo_values(uint32_t src, uint32_t dst, size_t len) {
          PROTO_TCP + len;
 }
 
-/* The pseudo-header and the first n bytes of a segment of len bytes. */
-static uint64_t header_sum(uint32_t src, uint32_t dst, const uint8_t *bytes,
-                           size_t n, size_t len) {
-  return csum_add(bytes, n, csum_of_values(pseudo_values(src, dst, len)));
-}
-
 uint16_t tcplab_checksum(uint32_t src, uint32_t dst, const uint8_t *bytes,
                          size_t len) {
-  return (uint16_t)~csum_fold(header_sum(src, dst, bytes, len, len));
+  uint64_t acc =
+      csum_add(bytes, len, csum_of_values(pseudo_values(src, dst, len)));
+  return (uint16_t)~csum_fold(acc);
 }
 
 bool segment_checksum_ok(uint32_t src, uint32_t dst, const uint8_t *bytes,
