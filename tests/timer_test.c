@@ -585,6 +585,144 @@ static void test_many_timers_expire_in_order(void **state) {
   }
 }
 
+/* Feeds seg at t without advancing the stack's clock to t first, so t
+ * may lie before the harness's time. */
+static void feed_raw(struct harness *h, tcplab_time_t t,
+                     struct tcplab_segment seg) {
+  uint8_t buf[TCPLAB_HEADER_MAX];
+  seg.sport = REMOTE_PORT;
+  seg.wnd = DEFAULT_WND;
+  size_t n =
+      tcplab_segment_encode(&seg, REMOTE_ADDR, LOCAL_ADDR, buf, sizeof buf);
+  assert_true(n > 0);
+  assert_int_equal(
+      tcplab_stack_input(h->stack, t, REMOTE_ADDR, LOCAL_ADDR, buf, n),
+      TCPLAB_OK);
+}
+
+/* One connection on local port `port` taken to TIME-WAIT at t (as
+ * fx_time_wait does); what it sends is not the point here. */
+static struct tcplab_conn *time_wait_on(struct harness *h, tcplab_time_t t,
+                                        uint16_t port) {
+  struct tcplab_conn *c;
+  assert_int_equal(tcplab_stack_connect(h->stack, t, LOCAL_ADDR, port,
+                                        REMOTE_ADDR, REMOTE_PORT, &c),
+                   TCPLAB_OK);
+  feed_raw(h, t,
+           SEG(.flags = SYN | ACK, .dport = port, .seq = REMOTE_ISS,
+               .ack = SND_NXT));
+  assert_int_equal(tcplab_conn_close(c, t), TCPLAB_OK);
+  feed_raw(
+      h, t,
+      SEG(.flags = ACK, .dport = port, .seq = RCV_NXT, .ack = SND_NXT + 1));
+  feed_raw(h, t,
+           SEG(.flags = FIN | ACK, .dport = port, .seq = RCV_NXT,
+               .ack = SND_NXT + 1));
+  assert_state(c, TCPLAB_TIME_WAIT);
+  h->out_head = h->out_len;
+  return c;
+}
+
+/* The core does not ask for a monotonic clock. A connection that enters
+ * TIME-WAIT at an earlier time than the one before it cannot join the
+ * end of the queue; it waits in the heap instead, and each still ends at
+ * its own deadline: the later arrival first. */
+static void test_time_wait_entered_back_in_time(void **state) {
+  struct harness *h = *state;
+  advance(h, S(10));
+  uint64_t a = tcplab_conn_id(time_wait_on(h, S(10), 1000));
+  uint64_t b = tcplab_conn_id(time_wait_on(h, S(5), 1001));
+  assert_int_equal(tcplab_stack_next_expiry(h->stack), S(65));
+  expect_nothing(h, S(100));
+  assert_int_equal(h->closed_len, 2);
+  assert_int_equal(h->closed[0].id, b);
+  assert_int_equal(h->closed[0].at, S(65));
+  assert_int_equal(h->closed[1].id, a);
+  assert_int_equal(h->closed[1].at, S(70));
+}
+
+/* Connections waiting out TIME-WAIT have a queue of their own beside the
+ * heap (timer.c). Each still ends exactly 2*MSL after it entered, or after
+ * the retransmitted FIN that restarted it (then behind those that entered
+ * before the restart, whatever their age). Other timers due at the same
+ * instant, here SYNs given up, go first. Meanwhile some leave early,
+ * aborted by the application. With a 1 s TIME-WAIT, 100 connections a
+ * second for 1.5 s and then 150 in 0.15 s make the queue wrap around its
+ * storage, then grow while wrapped. */
+static void test_many_time_waits_end_in_order(void **state) {
+  struct harness *h = *state;
+  struct tcplab_config cfg = defaults();
+  cfg.msl = MS(500);
+  cfg.syn_retries = 0; /* a SYN is given up 1 s after it left */
+  h_restart(h, &cfg);
+  enum { N = 300, PORT0 = 1000, LAG = 47 };
+  struct end {
+    uint64_t id;
+    tcplab_time_t at;
+    int order; /* 0: a heap timer, 1: TIME-WAIT's end, 2: an abort */
+    int seq;   /* when it entered TIME-WAIT, or was aborted */
+  } want[N];
+  struct tcplab_conn *conns[N];
+  int seq = 0;
+  for (int k = 0; k < N; k++) {
+    tcplab_time_t t = k < 150 ? (tcplab_time_t)k * MS(10)
+                              : MS(1500) + (tcplab_time_t)(k - 150) * MS(1);
+    uint16_t port = (uint16_t)(PORT0 + k);
+    if (k % 10 == 2) { /* gives up as j = k - LAG restarts, below */
+      advance(h, t);
+      assert_int_equal(tcplab_stack_connect(h->stack, t, LOCAL_ADDR, port,
+                                            REMOTE_ADDR, REMOTE_PORT,
+                                            &conns[k]),
+                       TCPLAB_OK);
+      h->out_head = h->out_len;
+      want[k] = (struct end){tcplab_conn_id(conns[k]), t + S(1), 0, 0};
+    } else {
+      advance(h, t);
+      conns[k] = time_wait_on(h, t, port);
+      want[k] = (struct end){tcplab_conn_id(conns[k]), t + S(1), 1, seq++};
+    }
+    int j = k - LAG; /* acts on an older one, still in TIME-WAIT */
+    if (j >= 0 && j % 10 == 3) {
+      assert_int_equal(tcplab_conn_abort(conns[j], t), TCPLAB_OK);
+      want[j] = (struct end){want[j].id, t, 2, seq++};
+    } else if (j >= 0 && j % 10 == 5) {
+      feed(h, t,
+           SEG(.flags = FIN | ACK, .dport = (uint16_t)(PORT0 + j),
+               .seq = RCV_NXT, .ack = SND_NXT + 1));
+      expect(h, t,
+             SEG(.flags = ACK, .sport = (uint16_t)(PORT0 + j),
+                 .seq = SND_NXT + 1, .ack = RCV_NXT + 1));
+      want[j] = (struct end){want[j].id, t + S(1), 1, seq++};
+    }
+  }
+  advance(h, S(10));
+  assert_int_equal(tcplab_stack_next_expiry(h->stack), TCPLAB_TIME_NEVER);
+  assert_int_equal(h->closed_len, N);
+  /* The expected order: by time, then heap before queue before aborts,
+   * then entry order (insertion sort: N is small). */
+  for (int i = 1; i < N; i++) {
+    struct end e = want[i];
+    int k = i;
+    for (; k > 0; k--) {
+      const struct end *p = &want[k - 1];
+      if (p->at < e.at ||
+          (p->at == e.at &&
+           (p->order < e.order || (p->order == e.order && p->seq < e.seq))))
+        break;
+      want[k] = *p;
+    }
+    want[k] = e;
+  }
+  for (int i = 0; i < N; i++) {
+    assert_int_equal(h->closed[i].id, want[i].id);
+    assert_int_equal(h->closed[i].at, want[i].at);
+    assert_int_equal(h->closed[i].error,
+                     want[i].order == 0   ? TCPLAB_ERR_TIMEDOUT
+                     : want[i].order == 1 ? TCPLAB_OK
+                                          : TCPLAB_ERR_ABORTED);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       TEST(test_idle_stack_has_no_deadline),
@@ -615,6 +753,8 @@ int main(void) {
       TEST(test_fin_wait_2_timeout_cancelled_by_fin),
       TEST(test_fin_wait_2_timeout_after_shutdown),
       TEST(test_many_timers_expire_in_order),
+      TEST(test_many_time_waits_end_in_order),
+      TEST(test_time_wait_entered_back_in_time),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

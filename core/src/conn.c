@@ -118,7 +118,7 @@ struct tcplab_conn *conn_new(struct tcplab_stack *s, tcplab_time_t now,
     c->timer[i] = TCPLAB_TIME_NEVER;
   }
   c->timer_key = TCPLAB_TIME_NEVER;
-  c->heap_idx = HEAP_NONE;
+  c->timer_pos = TIMER_NOWHERE;
   c->stats.opened = now;
   c->stats.established = TCPLAB_TIME_NEVER;
   c->stats.close_called = TCPLAB_TIME_NEVER;
@@ -172,9 +172,7 @@ void conn_end(struct tcplab_conn *c, tcplab_time_t now, enum tcplab_state to,
   conn_set_state(c, now, to, ev);
   c->state = TCPLAB_CLOSED; /* a passive child returned to LISTEN is gone */
   c->stats.closed = now;
-  c->timer[TIMER_RTX] = c->timer[TIMER_LINGER] = TCPLAB_TIME_NEVER;
-  c->timer_key = TCPLAB_TIME_NEVER;
-  timer_heap_remove(&s->heap, c);
+  timer_cancel_all(c);
   stack_remove(s, c);
   listener_unlink(c);
   c->dead = 1;
@@ -241,7 +239,7 @@ static void enter_time_wait(struct tcplab_conn *c, tcplab_time_t now) {
   conn_set_state(c, now, TCPLAB_TIME_WAIT, TCPLAB_EV_RCV);
   timer_set(c, TIMER_RTX, TCPLAB_TIME_NEVER);
   /* RFC 9293 3.10.7.4: 2*MSL from now, when the final ACK leaves. */
-  timer_set(c, TIMER_LINGER, now + 2 * c->stack->cfg.msl);
+  timer_time_wait(c, now + 2 * c->stack->cfg.msl);
   /* Nothing is sent or received any more: a connection waiting out
    * TIME_WAIT keeps only its TCB, so thousands of them stay cheap. Data
    * the application has not read yet is kept for it. */
@@ -724,7 +722,7 @@ static void sync_input(struct tcplab_conn *c, tcplab_time_t now,
     /* "The only thing that can arrive in this state is a retransmission
      * of the remote FIN. Acknowledge it, and restart the 2 MSL timeout." */
     conn_send_ack(c, now);
-    timer_set(c, TIMER_LINGER, now + 2 * cfg->msl);
+    timer_time_wait(c, now + 2 * cfg->msl);
     return;
   }
 

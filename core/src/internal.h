@@ -14,7 +14,8 @@
 #define REASS_MAX 4
 
 /* The timers one connection can have running (STYLE: one tagged deadline
- * per kind, folded into a single heap entry keyed by the earliest). */
+ * per kind, folded into a single entry keyed by the earliest, in the heap
+ * or, for a connection waiting out TIME_WAIT, in the TIME_WAIT queue). */
 enum timer_kind {
   TIMER_RTX,    /* retransmission, or zero-window probe when persisting */
   TIMER_LINGER, /* TIME_WAIT (2*MSL) or FIN_WAIT_2 timeout */
@@ -43,8 +44,9 @@ struct tcplab_conn {
   struct tcplab_conn *hnext; /* 4-tuple hash chain */
   struct tcplab_endpoint local, remote;
   uint64_t id;
-  uint32_t heap_idx; /* position in the stack's timer heap, or HEAP_NONE;
-                        beside id, which a sift reads on a tie */
+  uint32_t timer_pos; /* index in the timer heap, position in the TIME_WAIT
+                         queue if tw_queued, or TIMER_NOWHERE; beside id,
+                         which a sift reads on a tie */
   enum tcplab_state state;
 
   /* Send sequence space. */
@@ -117,6 +119,7 @@ struct tcplab_conn {
   unsigned syn_retx : 1;    /* our SYN or SYN|ACK was retransmitted */
   unsigned queued : 1;      /* in the listener's accept queue */
   unsigned dead : 1;        /* reached CLOSED; freed at the next reap */
+  unsigned tw_queued : 1;   /* its timer is in the TIME_WAIT queue */
 
   const struct tcplab_segment *in_seg; /* segment being processed */
   struct tcplab_conn_stats stats;
@@ -141,11 +144,22 @@ struct timer_entry {
   struct tcplab_conn *conn;
 };
 
-#define HEAP_NONE UINT32_MAX /* heap_idx of a connection not in the heap */
+#define TIMER_NOWHERE UINT32_MAX /* timer_pos of a connection without one */
 
 struct timer_heap {
   struct timer_entry *v;
   uint32_t len, cap;
+};
+
+/* Every connection in TIME_WAIT waits the same 2*MSL, so they expire in
+ * the order they entered it: a FIFO ring beside the heap holds them in
+ * O(1) each, in order in memory, where thousands of them would otherwise
+ * crowd the heap that active connections' timers move through. Positions
+ * count up for ever (slot = position mod cap), so they survive growth. */
+struct tw_queue {
+  struct timer_entry *v; /* an entry whose connection left has conn NULL */
+  uint32_t head, tail;   /* head's entry is live, or head == tail */
+  uint32_t cap;          /* a power of two, or 0 */
 };
 
 struct tcplab_stack {
@@ -159,6 +173,7 @@ struct tcplab_stack {
   size_t nbuckets;              /* a power of two */
   struct tcplab_listener *listeners;
   struct timer_heap heap;
+  struct tw_queue twq;
 
   struct tcplab_conn *dead;               /* ended, to free */
   struct tcplab_listener *dead_listeners; /* closed, to free */
@@ -187,13 +202,15 @@ struct tcplab_conn *stack_lookup(struct tcplab_stack *s,
 void stack_insert(struct tcplab_stack *s, struct tcplab_conn *c);
 void stack_remove(struct tcplab_stack *s, struct tcplab_conn *c);
 
-/* Timer heap (timer.c): re-keys c after c->timer[] changed. */
+/* Timers (timer.c). timer_set re-keys c after one deadline changed;
+ * timer_time_wait starts (or restarts) TIME_WAIT's 2*MSL; timer_next is
+ * the earliest deadline of the stack, or NULL. */
 void timer_set(struct tcplab_conn *c, enum timer_kind k, tcplab_time_t at);
-void timer_heap_update(struct timer_heap *h, struct tcplab_conn *c);
-void timer_heap_remove(struct timer_heap *h, struct tcplab_conn *c);
-struct tcplab_conn *timer_heap_top(const struct timer_heap *h);
+void timer_time_wait(struct tcplab_conn *c, tcplab_time_t at);
+void timer_cancel_all(struct tcplab_conn *c);
+const struct timer_entry *timer_next(const struct tcplab_stack *s);
 int timer_heap_reserve(struct tcplab_stack *s, size_t n);
-void timer_heap_free(struct tcplab_stack *s);
+void timer_free(struct tcplab_stack *s);
 
 /* Segments (output.c). */
 void send_rst_raw(struct tcplab_stack *s, tcplab_time_t now,

@@ -198,7 +198,7 @@ void tcplab_stack_del(struct tcplab_stack *s) {
       l = next;
     }
   }
-  timer_heap_free(s);
+  timer_free(s);
   stack_free(s, s->buckets);
   stack_free(s, s->txbuf);
   s->alloc.free(s, s->alloc.user_data);
@@ -214,17 +214,17 @@ tcplab_stack_stats(const struct tcplab_stack *s) {
 }
 
 tcplab_time_t tcplab_stack_next_expiry(const struct tcplab_stack *s) {
-  struct tcplab_conn *c = timer_heap_top(&s->heap);
-  return c ? c->timer_key : TCPLAB_TIME_NEVER;
+  const struct timer_entry *e = timer_next(s);
+  return e ? e->key : TCPLAB_TIME_NEVER;
 }
 
 void tcplab_stack_handle_expiry(struct tcplab_stack *s, tcplab_time_t now) {
   stack_enter(s);
-  struct tcplab_conn *c;
+  const struct timer_entry *e;
   /* Each expiry either ends the connection or moves its deadline past
    * now (every timeout is > 0), so this loop ends. */
-  while ((c = timer_heap_top(&s->heap)) != NULL && c->timer_key <= now) {
-    conn_on_timer(c, now);
+  while ((e = timer_next(s)) != NULL && e->key <= now) {
+    conn_on_timer(e->conn, now);
   }
   stack_leave(s);
 }

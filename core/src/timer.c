@@ -1,17 +1,26 @@
-/* One binary min-heap of connections for the whole stack, keyed by each
- * connection's earliest deadline, so the caller needs a single timer. */
+/* The stack's timers: a binary min-heap of connections keyed by each
+ * connection's earliest deadline, and a FIFO for TIME_WAIT (internal.h
+ * says why), so the caller needs a single timer. */
 #include <stdint.h>
 
 #include "internal.h"
+
+#if defined(__GNUC__) || defined(__clang__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)(p))
+#endif
 
 static bool earlier(struct timer_entry a, struct timer_entry b) {
   /* Ties go to the older connection so expiry order is deterministic. */
   return a.key < b.key || (a.key == b.key && a.conn->id < b.conn->id);
 }
 
+/* ---------------------------------------------------------------- heap */
+
 static void place(struct timer_heap *h, uint32_t i, struct timer_entry e) {
   h->v[i] = e;
-  e.conn->heap_idx = i;
+  e.conn->timer_pos = i;
 }
 
 static void sift_up(struct timer_heap *h, uint32_t i) {
@@ -46,60 +55,44 @@ static void sift_down(struct timer_heap *h, uint32_t i) {
   place(h, i, e);
 }
 
-void timer_heap_remove(struct timer_heap *h, struct tcplab_conn *c) {
-  uint32_t i = c->heap_idx;
-  if (i == HEAP_NONE) {
-    return;
-  }
-  c->heap_idx = HEAP_NONE;
+static void heap_remove(struct timer_heap *h, struct tcplab_conn *c) {
+  uint32_t i = c->timer_pos;
+  c->timer_pos = TIMER_NOWHERE;
   struct timer_entry last = h->v[--h->len];
   if (last.conn == c) {
     return;
   }
   place(h, i, last);
   sift_down(h, i);
-  sift_up(h, last.conn->heap_idx);
+  sift_up(h, last.conn->timer_pos);
 }
 
-void timer_heap_update(struct timer_heap *h, struct tcplab_conn *c) {
+/* Puts c, in neither the heap nor the queue, into the heap. */
+static void heap_insert(struct timer_heap *h, struct tcplab_conn *c) {
   if (c->timer_key == TCPLAB_TIME_NEVER) {
-    timer_heap_remove(h, c);
     return;
   }
-  struct timer_entry e = {c->timer_key, c};
-  if (c->heap_idx == HEAP_NONE) {
-    /* Capacity was reserved when the connection was created, so this
-     * cannot fail (see timer_heap_reserve). */
-    place(h, h->len++, e);
-    sift_up(h, c->heap_idx);
+  /* Capacity was reserved when the connection was created, so this
+   * cannot fail (see timer_heap_reserve). */
+  place(h, h->len++, (struct timer_entry){c->timer_key, c});
+  sift_up(h, c->timer_pos);
+}
+
+/* Moves c, in the heap, to where its new timer_key belongs. */
+static void heap_rekey(struct timer_heap *h, struct tcplab_conn *c) {
+  if (c->timer_key == TCPLAB_TIME_NEVER) {
+    heap_remove(h, c);
     return;
   }
   /* The entry's old key says which way it moves. */
-  bool later = e.key > h->v[c->heap_idx].key;
-  place(h, c->heap_idx, e);
+  uint32_t i = c->timer_pos;
+  bool later = c->timer_key > h->v[i].key;
+  place(h, i, (struct timer_entry){c->timer_key, c});
   if (later) {
-    sift_down(h, c->heap_idx);
+    sift_down(h, i);
   } else {
-    sift_up(h, c->heap_idx);
+    sift_up(h, i);
   }
-}
-
-void timer_set(struct tcplab_conn *c, enum timer_kind k, tcplab_time_t at) {
-  c->timer[k] = at;
-  tcplab_time_t key = TCPLAB_TIME_NEVER;
-  for (int i = 0; i < TIMER_COUNT; i++) {
-    if (c->timer[i] < key) {
-      key = c->timer[i];
-    }
-  }
-  if (key != c->timer_key) {
-    c->timer_key = key;
-    timer_heap_update(&c->stack->heap, c);
-  }
-}
-
-struct tcplab_conn *timer_heap_top(const struct timer_heap *h) {
-  return h->len > 0 ? h->v[0].conn : NULL;
 }
 
 int timer_heap_reserve(struct tcplab_stack *s, size_t n) {
@@ -128,8 +121,139 @@ int timer_heap_reserve(struct tcplab_stack *s, size_t n) {
   return TCPLAB_OK;
 }
 
-void timer_heap_free(struct tcplab_stack *s) {
+/* ----------------------------------------------------- TIME_WAIT queue */
+
+static struct timer_entry *slot(const struct tw_queue *q, uint32_t pos) {
+  return &q->v[pos & (q->cap - 1)];
+}
+
+static bool queue_grow(struct tcplab_stack *s, struct tw_queue *q) {
+  uint32_t cap = q->cap ? q->cap * 2 : 64;
+  size_t bytes = (size_t)cap * sizeof *q->v;
+  if (q->cap > UINT32_MAX / 4 || bytes / sizeof *q->v != cap) {
+    return false; /* positions must keep a spare bit; the size must fit */
+  }
+  struct timer_entry *v = stack_alloc(s, bytes);
+  if (v == NULL) {
+    return false;
+  }
+  /* A position keeps its meaning: it lands on its slot mod the new cap. */
+  for (uint32_t pos = q->head; pos != q->tail; pos++) {
+    v[pos & (cap - 1)] = *slot(q, pos);
+  }
+  stack_free(s, q->v);
+  q->v = v;
+  q->cap = cap;
+  return true;
+}
+
+/* Appends c, in neither the heap nor the queue, if that keeps the queue in
+ * deadline order. False sends it to the heap instead: the caller's clock
+ * went back, or there is no memory (the heap has room for everyone). */
+static bool queue_append(struct tcplab_stack *s, struct tcplab_conn *c) {
+  struct tw_queue *q = &s->twq;
+  if (q->head != q->tail && slot(q, q->tail - 1)->key > c->timer_key) {
+    return false;
+  }
+  if (q->tail - q->head == q->cap && !queue_grow(s, q)) {
+    return false;
+  }
+  *slot(q, q->tail) = (struct timer_entry){c->timer_key, c};
+  c->timer_pos = q->tail++;
+  c->tw_queued = 1;
+  return true;
+}
+
+/* Leaves a hole, which the head steps over once it gets there. */
+static void queue_remove(struct tw_queue *q, struct tcplab_conn *c) {
+  slot(q, c->timer_pos)->conn = NULL;
+  c->timer_pos = TIMER_NOWHERE;
+  c->tw_queued = 0;
+  while (q->head != q->tail && slot(q, q->head)->conn == NULL) {
+    q->head++;
+  }
+}
+
+/* ---------------------------------------------------------------- both */
+
+static void unlink_timer(struct tcplab_stack *s, struct tcplab_conn *c) {
+  if (c->tw_queued) {
+    queue_remove(&s->twq, c);
+  } else if (c->timer_pos != TIMER_NOWHERE) {
+    heap_remove(&s->heap, c);
+  }
+}
+
+void timer_set(struct tcplab_conn *c, enum timer_kind k, tcplab_time_t at) {
+  c->timer[k] = at;
+  tcplab_time_t key = TCPLAB_TIME_NEVER;
+  for (int i = 0; i < TIMER_COUNT; i++) {
+    if (c->timer[i] < key) {
+      key = c->timer[i];
+    }
+  }
+  if (key == c->timer_key) {
+    return;
+  }
+  struct tcplab_stack *s = c->stack;
+  c->timer_key = key;
+  if (c->timer_pos == TIMER_NOWHERE) {
+    heap_insert(&s->heap, c);
+  } else if (c->tw_queued) {
+    /* Any change but timer_time_wait's own leaves the queue. */
+    queue_remove(&s->twq, c);
+    heap_insert(&s->heap, c);
+  } else {
+    heap_rekey(&s->heap, c);
+  }
+}
+
+void timer_time_wait(struct tcplab_conn *c, tcplab_time_t at) {
+  for (int i = 0; i < TIMER_COUNT; i++) {
+    if (i != TIMER_LINGER && c->timer[i] != TCPLAB_TIME_NEVER) {
+      /* Another timer runs as well: the heap holds both. */
+      timer_set(c, TIMER_LINGER, at);
+      return;
+    }
+  }
+  struct tcplab_stack *s = c->stack;
+  unlink_timer(s, c);
+  c->timer[TIMER_LINGER] = c->timer_key = at;
+  if (!queue_append(s, c)) {
+    heap_insert(&s->heap, c);
+  }
+}
+
+void timer_cancel_all(struct tcplab_conn *c) {
+  for (int i = 0; i < TIMER_COUNT; i++) {
+    c->timer[i] = TCPLAB_TIME_NEVER;
+  }
+  c->timer_key = TCPLAB_TIME_NEVER;
+  unlink_timer(c->stack, c);
+}
+
+const struct timer_entry *timer_next(const struct tcplab_stack *s) {
+  const struct tw_queue *q = &s->twq;
+  const struct timer_entry *h = s->heap.len > 0 ? &s->heap.v[0] : NULL;
+  if (q->head == q->tail) {
+    return h;
+  }
+  /* The expiry loop comes back for the next ones soon: fetch a
+   * connection a few places on, since they lie anywhere in memory. */
+  if (q->tail - q->head > 8) {
+    PREFETCH(slot(q, q->head + 8)->conn);
+  }
+  /* At equal deadlines the heap's timers go first: that needs no read of
+   * a connection, and nothing waits on a TIME-WAIT's end. */
+  const struct timer_entry *first = slot(q, q->head);
+  return h == NULL || first->key < h->key ? first : h;
+}
+
+void timer_free(struct tcplab_stack *s) {
   stack_free(s, s->heap.v);
   s->heap.v = NULL;
   s->heap.len = s->heap.cap = 0;
+  stack_free(s, s->twq.v);
+  s->twq.v = NULL;
+  s->twq.head = s->twq.tail = s->twq.cap = 0;
 }
