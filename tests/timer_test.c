@@ -466,6 +466,37 @@ static void test_time_wait_restarted_by_fin(void **state) {
   assert_closed(h, id, TCPLAB_OK);
 }
 
+/* Data and FIN in one segment in FIN-WAIT-2 (after shutdown, so the data
+ * is still wanted), with delayed ACKs on: the data alone would start the
+ * delayed-ACK timer, the FIN makes the ACK leave at once, and TIME-WAIT
+ * still lasts exactly 2*MSL from there. */
+static void test_time_wait_after_data_and_fin(void **state) {
+  struct harness *h = *state;
+  struct tcplab_config cfg = defaults();
+  cfg.delayed_ack = MS(40);
+  h_restart(h, &cfg);
+  struct tcplab_conn *c = fx_established(h);
+  uint64_t id = tcplab_conn_id(c);
+  advance(h, MS(100));
+  assert_int_equal(tcplab_conn_shutdown(c, MS(100)), TCPLAB_OK);
+  expect(h, MS(100), SEG(.flags = FIN | ACK, .seq = SND_NXT, .ack = RCV_NXT));
+  feed(h, MS(110), SEG(.flags = ACK, .seq = RCV_NXT, .ack = SND_NXT + 1));
+  assert_state(c, TCPLAB_FIN_WAIT_2);
+  feed(h, MS(120),
+       SEG(.flags = FIN | PSH | ACK, .seq = RCV_NXT, .ack = SND_NXT + 1,
+           DATA("bye")));
+  expect(h, MS(120),
+         SEG(.flags = ACK, .seq = SND_NXT + 1, .ack = RCV_NXT + 4,
+             .wnd = DEFAULT_WND - 3)); /* "bye" unread */
+  assert_state(c, TCPLAB_TIME_WAIT);
+  assert_recv(h, c, MS(120), "bye");
+  assert_int_equal(tcplab_stack_next_expiry(h->stack), MS(120) + S(60));
+  expect_nothing(h, MS(120) + S(60) - 1);
+  assert_not_closed(h, id);
+  expect_nothing(h, MS(120) + S(60));
+  assert_closed(h, id, TCPLAB_OK);
+}
+
 /* ---- Tests for the FIN-WAIT-2 timer ---- */
 
 /* RFC 9293 sets no limit on FIN-WAIT-2: by default it lasts as long as
@@ -748,6 +779,7 @@ int main(void) {
       TEST(test_time_wait_zero_msl),
       TEST(test_time_wait_from_closing),
       TEST(test_time_wait_restarted_by_fin),
+      TEST(test_time_wait_after_data_and_fin),
       TEST(test_fin_wait_2_no_timeout_by_default),
       TEST(test_fin_wait_2_timeout),
       TEST(test_fin_wait_2_timeout_cancelled_by_fin),

@@ -239,7 +239,7 @@ static void enter_time_wait(struct tcplab_conn *c, tcplab_time_t now) {
   conn_set_state(c, now, TCPLAB_TIME_WAIT, TCPLAB_EV_RCV);
   timer_set(c, TIMER_RTX, TCPLAB_TIME_NEVER);
   /* RFC 9293 3.10.7.4: 2*MSL from now, when the final ACK leaves. */
-  timer_time_wait(c, now + 2 * c->stack->cfg.msl);
+  timer_set(c, TIMER_LINGER, now + 2 * c->stack->cfg.msl);
   /* Nothing is sent or received any more: a connection waiting out
    * TIME_WAIT keeps only its TCB, so thousands of them stay cheap. Data
    * the application has not read yet is kept for it. */
@@ -722,7 +722,7 @@ static void sync_input(struct tcplab_conn *c, tcplab_time_t now,
     /* "The only thing that can arrive in this state is a retransmission
      * of the remote FIN. Acknowledge it, and restart the 2 MSL timeout." */
     conn_send_ack(c, now);
-    timer_time_wait(c, now + 2 * cfg->msl);
+    timer_set(c, TIMER_LINGER, now + 2 * cfg->msl);
     return;
   }
 

@@ -202,11 +202,9 @@ struct tcplab_conn *stack_lookup(struct tcplab_stack *s,
 void stack_insert(struct tcplab_stack *s, struct tcplab_conn *c);
 void stack_remove(struct tcplab_stack *s, struct tcplab_conn *c);
 
-/* Timers (timer.c). timer_set re-keys c after one deadline changed;
- * timer_time_wait starts (or restarts) TIME_WAIT's 2*MSL; timer_next is
- * the earliest deadline of the stack, or NULL. */
+/* Timers (timer.c). timer_set sets one deadline and files c under its
+ * earliest; timer_next is the stack's earliest entry, or NULL. */
 void timer_set(struct tcplab_conn *c, enum timer_kind k, tcplab_time_t at);
-void timer_time_wait(struct tcplab_conn *c, tcplab_time_t at);
 void timer_cancel_all(struct tcplab_conn *c);
 const struct timer_entry *timer_next(const struct tcplab_stack *s);
 int timer_heap_reserve(struct tcplab_stack *s, size_t n);

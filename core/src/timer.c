@@ -184,6 +184,15 @@ static void unlink_timer(struct tcplab_stack *s, struct tcplab_conn *c) {
   }
 }
 
+/* Whether c's one running timer is TIME_WAIT's 2*MSL, which the queue
+ * can hold. */
+static bool waits_out_time_wait(const struct tcplab_conn *c) {
+  return c->state == TCPLAB_TIME_WAIT &&
+         c->timer[TIMER_LINGER] != TCPLAB_TIME_NEVER &&
+         c->timer[TIMER_RTX] == TCPLAB_TIME_NEVER &&
+         c->timer[TIMER_DELACK] == TCPLAB_TIME_NEVER;
+}
+
 void timer_set(struct tcplab_conn *c, enum timer_kind k, tcplab_time_t at) {
   c->timer[k] = at;
   tcplab_time_t key = TCPLAB_TIME_NEVER;
@@ -197,30 +206,20 @@ void timer_set(struct tcplab_conn *c, enum timer_kind k, tcplab_time_t at) {
   }
   struct tcplab_stack *s = c->stack;
   c->timer_key = key;
-  if (c->timer_pos == TIMER_NOWHERE) {
-    heap_insert(&s->heap, c);
+  if (waits_out_time_wait(c)) {
+    /* Entered TIME_WAIT, restarted it, or stopped the last other timer:
+     * to the end of the queue. */
+    unlink_timer(s, c);
+    if (!queue_append(s, c)) {
+      heap_insert(&s->heap, c);
+    }
   } else if (c->tw_queued) {
-    /* Any change but timer_time_wait's own leaves the queue. */
     queue_remove(&s->twq, c);
+    heap_insert(&s->heap, c);
+  } else if (c->timer_pos == TIMER_NOWHERE) {
     heap_insert(&s->heap, c);
   } else {
     heap_rekey(&s->heap, c);
-  }
-}
-
-void timer_time_wait(struct tcplab_conn *c, tcplab_time_t at) {
-  for (int i = 0; i < TIMER_COUNT; i++) {
-    if (i != TIMER_LINGER && c->timer[i] != TCPLAB_TIME_NEVER) {
-      /* Another timer runs as well: the heap holds both. */
-      timer_set(c, TIMER_LINGER, at);
-      return;
-    }
-  }
-  struct tcplab_stack *s = c->stack;
-  unlink_timer(s, c);
-  c->timer[TIMER_LINGER] = c->timer_key = at;
-  if (!queue_append(s, c)) {
-    heap_insert(&s->heap, c);
   }
 }
 
