@@ -258,6 +258,67 @@ static void test_slow_start_cumulative_ack(void **state) {
   expect_nothing(h, MS(200));
 }
 
+/* Ten segments at 100 ms, each acknowledged alone by 120 ms: cwnd grows
+ * to 2*IW in slow start, nothing is in flight, and the RTO is its floor,
+ * 1 s (RFC 6298 2.4), from an 11 ms sample. Data last left at 100 ms. */
+static struct tcplab_conn *fx_idle_after_slow_start(struct harness *h) {
+  struct tcplab_conn *c = fx_established(h);
+  send_stream(h, c, MS(100), 0, IW);
+  expect_full_segments(h, MS(100), 0, 9);
+  expect(h, MS(100), SEG(.flags = PSH | ACK, OUR(9 * MSS, MSS)));
+  for (unsigned i = 1; i <= 10; i++)
+    feed(h, MS(110 + i), SEG(.flags = ACK, ACKED(i * MSS)));
+  assert_cwnd(c, 2 * IW, SSTHRESH_INIT);
+  return c;
+}
+
+/* RFC 5681 4.1: "if the TCP has not sent data in an interval exceeding
+ * the retransmission timeout", cwnd becomes RW = min(IW, cwnd) before it
+ * sends: the ACK clock is gone, and a whole window at once could overrun
+ * the path. ssthresh stays. One traced event for the change. */
+static void test_restart_after_idle(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_idle_after_slow_start(h);
+  uint64_t id = tcplab_conn_id(c);
+  tcplab_time_t t = MS(100) + S(1) + 1;
+  send_stream(h, c, t, IW, 2 * IW);
+  assert_cwnd(c, IW, SSTHRESH_INIT);
+  expect_full_segments(h, t, 10, 10);
+  expect_nothing(h, t + MS(500));
+  assert_cwnd_events(
+      h, id, {IW, SSTHRESH_INIT}, {IW + MSS, SSTHRESH_INIT},
+      {IW + 2 * MSS, SSTHRESH_INIT}, {IW + 3 * MSS, SSTHRESH_INIT},
+      {IW + 4 * MSS, SSTHRESH_INIT}, {IW + 5 * MSS, SSTHRESH_INIT},
+      {IW + 6 * MSS, SSTHRESH_INIT}, {IW + 7 * MSS, SSTHRESH_INIT},
+      {IW + 8 * MSS, SSTHRESH_INIT}, {IW + 9 * MSS, SSTHRESH_INIT},
+      {2 * IW, SSTHRESH_INIT}, {IW, SSTHRESH_INIT});
+}
+
+/* Idle for exactly the RTO is not longer than it: the window stays. */
+static void test_no_restart_within_rto(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_idle_after_slow_start(h);
+  tcplab_time_t t = MS(100) + S(1);
+  send_stream(h, c, t, IW, 2 * IW);
+  assert_cwnd(c, 2 * IW, SSTHRESH_INIT);
+  expect_full_segments(h, t, 10, 19);
+  expect(h, t, SEG(.flags = PSH | ACK, OUR(29 * MSS, MSS)));
+}
+
+/* slow_start_after_idle = false (Linux's sysctl of that name at 0). */
+static void test_restart_after_idle_off(void **state) {
+  struct harness *h = *state;
+  struct tcplab_config cfg = defaults();
+  cfg.slow_start_after_idle = false;
+  h_restart(h, &cfg);
+  struct tcplab_conn *c = fx_idle_after_slow_start(h);
+  tcplab_time_t t = S(10);
+  send_stream(h, c, t, IW, 2 * IW);
+  assert_cwnd(c, 2 * IW, SSTHRESH_INIT);
+  expect_full_segments(h, t, 10, 19);
+  expect(h, t, SEG(.flags = PSH | ACK, OUR(29 * MSS, MSS)));
+}
+
 /* ---- Tests for Nagle's algorithm (RFC 896, RFC 9293 3.7.4) ---- */
 
 /* A small write waits while data is unacknowledged and leaves, joined
@@ -1449,6 +1510,9 @@ int main(void) {
       TEST(test_initial_window_capped_at_14600),
       TEST(test_slow_start_two_segments_per_ack),
       TEST(test_slow_start_cumulative_ack),
+      TEST(test_restart_after_idle),
+      TEST(test_no_restart_within_rto),
+      TEST(test_restart_after_idle_off),
       TEST(test_nagle_holds_small_write),
       TEST(test_nagle_off),
       TEST(test_nagle_full_segment_not_held),

@@ -18,24 +18,44 @@ static uint32_t half_flight(const struct tcplab_conn *c) {
   return max_u32(flight_size(c) / 2, 2u * c->snd_mss);
 }
 
-void cc_init(struct tcplab_conn *c, tcplab_time_t now) {
+/* The connection's initial window, IW. */
+static uint32_t initial_window(const struct tcplab_conn *c) {
   uint32_t mss = c->snd_mss;
   if (c->syn_retx) {
     /* RFC 5681 3.1 / RFC 6928 2: after a lost SYN or SYN|ACK, one
      * segment. */
-    c->cwnd = mss;
-  } else {
-    /* RFC 6928 2: min(IW*MSS, max(2*MSS, 14600)); 14600 is ten 1460-byte
-     * segments, so a configured IW scales it. */
-    uint32_t iw = c->stack->cfg.initial_window;
-    c->cwnd = min_u32(iw * mss, max_u32(2 * mss, iw * 1460u));
+    return mss;
   }
+  /* RFC 6928 2: min(IW*MSS, max(2*MSS, 14600)); 14600 is ten 1460-byte
+   * segments, so a configured IW scales it. */
+  uint32_t iw = c->stack->cfg.initial_window;
+  return min_u32(iw * mss, max_u32(2 * mss, iw * 1460u));
+}
+
+void cc_init(struct tcplab_conn *c, tcplab_time_t now) {
+  c->cwnd = initial_window(c);
   /* RFC 5681 3.1: "arbitrarily high", the largest possible window. */
   c->ssthresh = CWND_MAX;
   c->recover = c->iss; /* RFC 6582 3.2 step 1 */
   c->dupacks = 0;
   c->in_recovery = 0;
   conn_trace_cwnd(c, now);
+}
+
+void cc_after_idle(struct tcplab_conn *c, tcplab_time_t now) {
+  /* RFC 5681 4.1: after no data was sent for more than an RTO, the ACK
+   * clock is gone, and a full window at once could overrun the path:
+   * cwnd = min(RW, cwnd) with RW = min(IW, cwnd). ssthresh stays. */
+  if (!c->stack->cfg.slow_start_after_idle ||
+      c->snd_last == TCPLAB_TIME_NEVER || now <= c->snd_last ||
+      now - c->snd_last <= c->rtt.rto) {
+    return;
+  }
+  uint32_t rw = initial_window(c);
+  if (c->cwnd > rw) {
+    c->cwnd = rw;
+    conn_trace_cwnd(c, now);
+  }
 }
 
 void cc_on_new_ack(struct tcplab_conn *c, tcplab_time_t now, uint32_t ack,

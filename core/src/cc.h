@@ -6,6 +6,8 @@
 
 /* Our SYN was acknowledged: the initial window (RFC 6928). */
 void cc_init(struct tcplab_conn *c, tcplab_time_t now);
+/* Data is about to leave after nothing was in flight (RFC 5681 4.1). */
+void cc_after_idle(struct tcplab_conn *c, tcplab_time_t now);
 /* ack advanced snd_una by acked bytes (already released). */
 void cc_on_new_ack(struct tcplab_conn *c, tcplab_time_t now, uint32_t ack,
                    uint32_t acked);

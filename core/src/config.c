@@ -32,6 +32,7 @@ void tcplab_config_default(struct tcplab_config *cfg) {
       .nagle = true,
       .window_scale = true,
       .initial_window = 10,
+      .slow_start_after_idle = true,
       .two_way_handshake = false,
       .rfc1337 = true,
       .rfc5961 = true,

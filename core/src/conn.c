@@ -119,6 +119,7 @@ struct tcplab_conn *conn_new(struct tcplab_stack *s, tcplab_time_t now,
   }
   c->timer_key = TCPLAB_TIME_NEVER;
   c->timer_pos = TIMER_NOWHERE;
+  c->snd_last = TCPLAB_TIME_NEVER;
   c->stats.opened = now;
   c->stats.established = TCPLAB_TIME_NEVER;
   c->stats.close_called = TCPLAB_TIME_NEVER;

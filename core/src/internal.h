@@ -35,8 +35,10 @@ enum {
 /* The transmission control block (RFC 9293 section 3.3.1 names). */
 struct tcplab_conn {
   struct tcplab_stack *stack;
-  struct tcplab_conn *qnext;        /* listener accept queue */
-  struct tcplab_conn *dnext;        /* stack's list of ended connections */
+  union { /* a connection leaves the accept queue before it ends */
+    struct tcplab_conn *qnext; /* listener accept queue */
+    struct tcplab_conn *dnext; /* stack's list of ended connections */
+  };
   struct tcplab_listener *listener; /* passive, until accepted */
   void *user_data;
   /* Together, so that a step along a hash chain (lookup, rehash) usually
@@ -89,6 +91,7 @@ struct tcplab_conn {
   /* Retransmission (RFC 6298). */
   struct rtt rtt;
   tcplab_time_t rtt_start; /* when the timed segment left */
+  tcplab_time_t snd_last;  /* when data last left, or NEVER */
 
   tcplab_time_t timer[TIMER_COUNT];
   tcplab_time_t timer_key; /* earliest of timer[], or NEVER */

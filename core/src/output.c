@@ -2,6 +2,7 @@
  * silly-window avoidance), and the window we offer. */
 #include <string.h>
 
+#include "cc.h"
 #include "internal.h"
 #include "minmax.h"
 #include "segment.h"
@@ -105,6 +106,7 @@ void conn_send_segment(struct tcplab_conn *c, tcplab_time_t now, uint8_t flags,
   }
   uint64_t payload_sum = 0; /* summed while copied: one pass over it */
   if (len > 0) {
+    c->snd_last = now;
     /* Copied straight to where encode wants it, behind the header (a
      * segment with data carries no options, so that is 20 bytes in); a
      * SYN's data would go through the staging area. */
@@ -243,6 +245,9 @@ void conn_output(struct tcplab_conn *c, tcplab_time_t now) {
   }
 
   uint32_t data_end = c->sb_seq + c->sndbuf.len;
+  if (c->snd_una == c->snd_max && seq_lt(c->snd_nxt, data_end)) {
+    cc_after_idle(c, now);
+  }
   /* The usable window is the smaller of the peer's and the congestion
    * window (RFC 5681 2). */
   uint32_t wnd = min_u32(c->snd_wnd, c->cwnd);

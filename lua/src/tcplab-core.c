@@ -191,6 +191,7 @@ static const struct field {
     F(nagle, K_BOOL),
     F(window_scale, K_BOOL),
     F(initial_window, K_UINT),
+    F(slow_start_after_idle, K_BOOL),
     F(two_way_handshake, K_BOOL),
     F(rfc1337, K_BOOL),
     F(rfc5961, K_BOOL),

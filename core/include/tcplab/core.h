@@ -205,6 +205,9 @@ struct tcplab_config {
   bool nagle;                       /* RFC 896 / RFC 9293 3.7.4: true */
   bool window_scale;                /* offer RFC 7323 window scaling: true */
   unsigned initial_window;          /* RFC 6928 initial cwnd, segments: 10 */
+  bool slow_start_after_idle;       /* RFC 5681 4.1: cwnd back to at most
+                                       the initial window after an idle
+                                       RTO: true (as Linux) */
   bool two_way_handshake;           /* COUNTERFACTUAL, for teaching only:
                                        a passive open is ESTABLISHED as
                                        soon as its SYN|ACK leaves, so an
