@@ -242,8 +242,8 @@ const struct timer_entry *timer_next(const struct tcplab_stack *s) {
   if (q->tail - q->head > 8) {
     PREFETCH(slot(q, q->head + 8)->conn);
   }
-  /* At equal deadlines the heap's timers go first: that needs no read of
-   * a connection, and nothing waits on a TIME-WAIT's end. */
+  /* At equal deadlines the heap's timer goes first, a rule that needs no
+   * read of either connection. */
   const struct timer_entry *first = slot(q, q->head);
   return h == NULL || first->key < h->key ? first : h;
 }
