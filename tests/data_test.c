@@ -1228,11 +1228,14 @@ static void test_data_retry_limit(void **state) {
 
 /* ---- Tests for fast retransmit and recovery (RFC 5681, RFC 6582) ---- */
 
-/* The first of ten segments is lost. The third duplicate ACK sends it
- * again at once: ssthresh = FlightSize/2 = 7300, cwnd = ssthresh + 3*SMSS
- * (RFC 5681 3.2 steps 2-3); each further duplicate inflates cwnd by one
- * SMSS (step 4), letting new segments out from the sixth on. The ACK of
- * everything that was outstanding at the loss ends recovery: cwnd =
+/* The first of ten segments is lost. The first two duplicate ACKs each
+ * let one new segment out past cwnd, which does not change (limited
+ * transmit, RFC 3042, as RFC 5681 3.2 asks). The third sends segment 0
+ * again at once: ssthresh = FlightSize/2 = 7300, FlightSize leaving out
+ * what limited transmit sent (step 2), and cwnd = ssthresh + 3*SMSS
+ * (step 3); each further duplicate inflates cwnd by one SMSS (step 4),
+ * letting new segments out from the eighth on. The ACK of everything
+ * that was outstanding at the loss ends recovery: cwnd =
  * min(ssthresh, max(FlightSize, SMSS) + SMSS) (RFC 6582 3.2 step 3,
  * option 1), and congestion avoidance follows (SMSS*SMSS/cwnd per ACK). */
 static void test_fast_retransmit(void **state) {
@@ -1241,12 +1244,13 @@ static void test_fast_retransmit(void **state) {
   uint64_t id = tcplab_conn_id(c);
   send_stream(h, c, MS(100), 0, 20 * MSS);
   expect_full_segments(h, MS(100), 0, 10);
-  for (unsigned d = 1; d <= 9; d++) {
+  /* Duplicates for segments 1..9, then for 10 and 11. */
+  for (unsigned d = 1; d <= 11; d++) {
     feed(h, MS(110 + d), SEG(.flags = ACK, ACKED(0)));
     switch (d) {
     case 1:
     case 2:
-      expect_nothing(h, MS(110 + d));
+      expect(h, MS(110 + d), SEG(.flags = ACK, OUR((9 + d) * MSS, MSS)));
       assert_cwnd(c, IW, SSTHRESH_INIT);
       break;
     case 3:
@@ -1255,6 +1259,9 @@ static void test_fast_retransmit(void **state) {
       break;
     case 4:
     case 5:
+    case 6:
+    case 7:
+      /* Until cwnd passes the 12 segments in flight. */
       expect_nothing(h, MS(110 + d));
       assert_cwnd(c, 7300 + d * MSS, 7300);
       break;
@@ -1264,73 +1271,105 @@ static void test_fast_retransmit(void **state) {
       break;
     }
   }
-  /* Flight after the full ACK: segments 10..13, 5840 octets. */
-  feed(h, MS(130), SEG(.flags = ACK, ACKED(10 * MSS)));
+  /* Flight after the full ACK: segments 12..15, 5840 octets. */
+  feed(h, MS(130), SEG(.flags = ACK, ACKED(12 * MSS)));
   assert_cwnd(c, 7300, 7300);
-  expect(h, MS(130), SEG(.flags = ACK, OUR(14 * MSS, MSS)));
-  feed(h, MS(140), SEG(.flags = ACK, ACKED(11 * MSS)));
+  expect(h, MS(130), SEG(.flags = ACK, OUR(16 * MSS, MSS)));
+  feed(h, MS(140), SEG(.flags = ACK, ACKED(13 * MSS)));
   assert_cwnd(c, 7300 + MSS * MSS / 7300, 7300);
-  expect(h, MS(140), SEG(.flags = ACK, OUR(15 * MSS, MSS)));
+  expect(h, MS(140), SEG(.flags = ACK, OUR(17 * MSS, MSS)));
   expect_nothing(h, MS(150));
   const struct tcplab_conn_stats *st = tcplab_conn_stats(c);
   assert_int_equal(st->fast_retransmits, 1);
   assert_int_equal(st->retransmissions, 1);
   assert_int_equal(st->timeouts, 0);
-  assert_int_equal(st->dup_acks, 9);
+  assert_int_equal(st->dup_acks, 11);
   /* One trace event per change, with the values: the handshake's, the
-   * entry into recovery, six inflations, the exit and one increase. */
+   * entry into recovery, eight inflations, the exit and one increase. */
   assert_cwnd_events(h, id, {IW, SSTHRESH_INIT}, {11680, 7300}, {13140, 7300},
                      {14600, 7300}, {16060, 7300}, {17520, 7300}, {18980, 7300},
-                     {20440, 7300}, {7300, 7300},
+                     {20440, 7300}, {21900, 7300}, {23360, 7300}, {7300, 7300},
                      {7300 + MSS * MSS / 7300, 7300});
 }
 
-/* RFC 6582 3.2 step 4: segments 0 and 3 of fourteen are lost. The ACK
- * of the fast retransmission covers only up to the second hole (a
- * partial ACK): that hole is sent again at once, cwnd is deflated by the
- * 4380 octets acknowledged and one SMSS added back, and new data follows
- * as the deflated cwnd allows. The full ACK then ends recovery with
+/* RFC 3042's case: a window of three segments, the first lost. Only two
+ * duplicate ACKs could come, and recovery would wait for the RTO (1 s);
+ * the two new segments limited transmit lets out bring the third. */
+static void test_limited_transmit_small_window(void **state) {
+  struct harness *h = *state;
+  struct tcplab_config cfg = defaults();
+  cfg.initial_window = 3;
+  h_restart(h, &cfg);
+  struct tcplab_conn *c = fx_established(h);
+  send_stream(h, c, MS(100), 0, 5 * MSS);
+  expect_full_segments(h, MS(100), 0, 3);
+  /* Segments 1 and 2 arrive: two duplicates, two new segments. */
+  feed(h, MS(111), SEG(.flags = ACK, ACKED(0)));
+  expect(h, MS(111), SEG(.flags = ACK, OUR(3 * MSS, MSS)));
+  feed(h, MS(112), SEG(.flags = ACK, ACKED(0)));
+  expect(h, MS(112), SEG(.flags = PSH | ACK, OUR(4 * MSS, MSS)));
+  assert_cwnd(c, 3 * MSS, SSTHRESH_INIT);
+  /* Segment 3 arrives: the third duplicate. ssthresh is half of the three
+   * segments cwnd allowed (at least 2*SMSS), not of the five in flight. */
+  feed(h, MS(123), SEG(.flags = ACK, ACKED(0)));
+  expect(h, MS(123), SEG(.flags = ACK, OUR(0, MSS)));
+  assert_cwnd(c, 2 * MSS + 3 * MSS, 2 * MSS);
+  feed(h, MS(135), SEG(.flags = ACK, ACKED(5 * MSS)));
+  expect_nothing(h, S(10));
+  const struct tcplab_conn_stats *st = tcplab_conn_stats(c);
+  assert_int_equal(st->fast_retransmits, 1);
+  assert_int_equal(st->timeouts, 0);
+}
+
+/* RFC 6582 3.2 step 4: segments 0 and 3 of sixteen are lost. The ACK of
+ * the fast retransmission covers only up to the second hole (a partial
+ * ACK): that hole is sent again at once, cwnd is deflated by the 4380
+ * octets acknowledged and one SMSS added back, and new data follows as
+ * the deflated cwnd allows. The full ACK then ends recovery with
  * cwnd = min(ssthresh, max(FlightSize, SMSS) + SMSS). One reduction of
  * ssthresh for both losses. */
 static void test_partial_ack(void **state) {
   struct harness *h = *state;
   struct tcplab_conn *c = fx_established(h);
-  send_stream(h, c, MS(100), 0, 14 * MSS);
+  send_stream(h, c, MS(100), 0, 16 * MSS);
   expect_full_segments(h, MS(100), 0, 10);
-  /* Duplicates for segments 1, 2 and 4..9. */
-  for (unsigned d = 1; d <= 8; d++) {
+  /* Duplicates for segments 1 and 2 (limited transmit sends 10 and 11),
+   * 4..9, then 10 and 11. */
+  for (unsigned d = 1; d <= 10; d++) {
     feed(h, MS(110 + d), SEG(.flags = ACK, ACKED(0)));
-    if (d == 3)
+    if (d <= 2)
+      expect(h, MS(110 + d), SEG(.flags = ACK, OUR((9 + d) * MSS, MSS)));
+    else if (d == 3)
       expect(h, MS(113), SEG(.flags = ACK, OUR(0, MSS)));
-    else if (d >= 6)
+    else if (d >= 8)
       expect(h, MS(110 + d), SEG(.flags = ACK, OUR((d + 4) * MSS, MSS)));
     else
       expect_nothing(h, MS(110 + d));
   }
-  assert_cwnd(c, 7300 + 8 * MSS, 7300); /* 18980 */
-  /* Segment 0 arrives: the peer now holds 0..2 and 4..9. */
+  assert_cwnd(c, 7300 + 10 * MSS, 7300); /* 21900 */
+  /* Segment 0 arrives: the peer now holds 0..2 and 4..14. */
   feed(h, MS(125), SEG(.flags = ACK, ACKED(3 * MSS)));
   expect(h, MS(125), SEG(.flags = ACK, OUR(3 * MSS, MSS)));
-  assert_cwnd(c, 18980 - 3 * MSS + MSS, 7300); /* 16060 */
-  expect(h, MS(125), SEG(.flags = PSH | ACK, OUR(13 * MSS, MSS)));
+  assert_cwnd(c, 21900 - 3 * MSS + MSS, 7300); /* 18980 */
+  expect(h, MS(125), SEG(.flags = PSH | ACK, OUR(15 * MSS, MSS)));
   assert_int_equal(tcplab_stack_next_expiry(h->stack), MS(125) + S(1));
-  /* Segments 10..12 arrive: duplicates of the partial ACK inflate. */
+  /* Segments 12..14 arrive: duplicates of the partial ACK inflate. */
   for (unsigned d = 1; d <= 3; d++) {
     feed(h, MS(126 + d), SEG(.flags = ACK, ACKED(3 * MSS)));
-    assert_cwnd(c, 16060 + d * MSS, 7300);
+    assert_cwnd(c, 18980 + d * MSS, 7300);
   }
   expect_nothing(h, MS(130));
-  /* Segment 3 arrives: everything up to 12 is acknowledged, past
-   * recover (the end of segment 9); segment 13 is still in flight. */
-  feed(h, MS(135), SEG(.flags = ACK, ACKED(13 * MSS)));
+  /* Segment 3 arrives: everything up to 14 is acknowledged, past
+   * recover (the end of segment 11); segment 15 is still in flight. */
+  feed(h, MS(135), SEG(.flags = ACK, ACKED(15 * MSS)));
   assert_cwnd(c, 2 * MSS, 7300);
-  feed(h, MS(140), SEG(.flags = ACK, ACKED(14 * MSS)));
+  feed(h, MS(140), SEG(.flags = ACK, ACKED(16 * MSS)));
   expect_nothing(h, S(10));
   const struct tcplab_conn_stats *st = tcplab_conn_stats(c);
   assert_int_equal(st->fast_retransmits, 2);
   assert_int_equal(st->retransmissions, 2);
   assert_int_equal(st->timeouts, 0);
-  assert_int_equal(st->bytes_sent, 14 * MSS);
+  assert_int_equal(st->bytes_sent, 16 * MSS);
 }
 
 /* RFC 6582 3.2 step 2 with section 4: after a timeout, recover is the
@@ -1545,6 +1584,7 @@ int main(void) {
       TEST(test_rto_ssthresh_floor),
       TEST(test_data_retry_limit),
       TEST(test_fast_retransmit),
+      TEST(test_limited_transmit_small_window),
       TEST(test_partial_ack),
       TEST(test_no_fast_retransmit_after_timeout),
       TEST(test_reordering_no_spurious_retransmit),

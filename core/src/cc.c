@@ -106,7 +106,8 @@ void cc_on_dupack(struct tcplab_conn *c, tcplab_time_t now) {
     /* RFC 6582 3.2 step 2: only when the ACK covers more than recover
      * (recover holds snd_max, one past the highest octet sent), so the
      * losses of one window cause one reduction. */
-    c->ssthresh = half_flight(c);
+    /* Step 2: what limited transmit sent past cwnd MUST NOT count. */
+    c->ssthresh = max_u32(min_u32(flight_size(c), c->cwnd) / 2, 2u * mss);
     c->recover = c->snd_max;
     conn_retransmit_first(c, now);
     c->stats.fast_retransmits++;
