@@ -272,6 +272,16 @@ static struct tcplab_conn *fx_idle_after_slow_start(struct harness *h) {
   return c;
 }
 
+/* Twenty more segments queued at t all leave at once: cwnd is still the
+ * 2*IW slow start reached. */
+static void expect_window_kept(struct harness *h, struct tcplab_conn *c,
+                               tcplab_time_t t) {
+  send_stream(h, c, t, IW, 2 * IW);
+  assert_cwnd(c, 2 * IW, SSTHRESH_INIT);
+  expect_full_segments(h, t, 10, 19);
+  expect(h, t, SEG(.flags = PSH | ACK, OUR(29 * MSS, MSS)));
+}
+
 /* RFC 5681 4.1: "if the TCP has not sent data in an interval exceeding
  * the retransmission timeout", cwnd becomes RW = min(IW, cwnd) before it
  * sends: the ACK clock is gone, and a whole window at once could overrun
@@ -298,11 +308,7 @@ static void test_restart_after_idle(void **state) {
 static void test_no_restart_within_rto(void **state) {
   struct harness *h = *state;
   struct tcplab_conn *c = fx_idle_after_slow_start(h);
-  tcplab_time_t t = MS(100) + S(1);
-  send_stream(h, c, t, IW, 2 * IW);
-  assert_cwnd(c, 2 * IW, SSTHRESH_INIT);
-  expect_full_segments(h, t, 10, 19);
-  expect(h, t, SEG(.flags = PSH | ACK, OUR(29 * MSS, MSS)));
+  expect_window_kept(h, c, MS(100) + S(1));
 }
 
 /* slow_start_after_idle = false (Linux's sysctl of that name at 0). */
@@ -312,11 +318,7 @@ static void test_restart_after_idle_off(void **state) {
   cfg.slow_start_after_idle = false;
   h_restart(h, &cfg);
   struct tcplab_conn *c = fx_idle_after_slow_start(h);
-  tcplab_time_t t = S(10);
-  send_stream(h, c, t, IW, 2 * IW);
-  assert_cwnd(c, 2 * IW, SSTHRESH_INIT);
-  expect_full_segments(h, t, 10, 19);
-  expect(h, t, SEG(.flags = PSH | ACK, OUR(29 * MSS, MSS)));
+  expect_window_kept(h, c, S(10));
 }
 
 /* ---- Tests for Nagle's algorithm (RFC 896, RFC 9293 3.7.4) ---- */

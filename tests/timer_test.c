@@ -396,6 +396,18 @@ static void test_data_retries_configured(void **state) {
 
 /* ---- Tests for the TIME-WAIT timer ---- */
 
+/* FIN-WAIT-2 after shutdown() at 100 ms (the application still reads),
+ * our FIN acknowledged at 110 ms. */
+static struct tcplab_conn *fx_half_closed(struct harness *h) {
+  struct tcplab_conn *c = fx_established(h);
+  advance(h, MS(100));
+  assert_int_equal(tcplab_conn_shutdown(c, MS(100)), TCPLAB_OK);
+  expect(h, MS(100), SEG(.flags = FIN | ACK, .seq = SND_NXT, .ack = RCV_NXT));
+  feed(h, MS(110), SEG(.flags = ACK, .seq = RCV_NXT, .ack = SND_NXT + 1));
+  assert_state(c, TCPLAB_FIN_WAIT_2);
+  return c;
+}
+
 /* TIME-WAIT lasts exactly 2*MSL (60 s by default) from its entry. */
 static void test_time_wait_two_msl(void **state) {
   struct harness *h = *state;
@@ -475,13 +487,8 @@ static void test_time_wait_after_data_and_fin(void **state) {
   struct tcplab_config cfg = defaults();
   cfg.delayed_ack = MS(40);
   h_restart(h, &cfg);
-  struct tcplab_conn *c = fx_established(h);
+  struct tcplab_conn *c = fx_half_closed(h);
   uint64_t id = tcplab_conn_id(c);
-  advance(h, MS(100));
-  assert_int_equal(tcplab_conn_shutdown(c, MS(100)), TCPLAB_OK);
-  expect(h, MS(100), SEG(.flags = FIN | ACK, .seq = SND_NXT, .ack = RCV_NXT));
-  feed(h, MS(110), SEG(.flags = ACK, .seq = RCV_NXT, .ack = SND_NXT + 1));
-  assert_state(c, TCPLAB_FIN_WAIT_2);
   feed(h, MS(120),
        SEG(.flags = FIN | PSH | ACK, .seq = RCV_NXT, .ack = SND_NXT + 1,
            DATA("bye")));
@@ -549,13 +556,8 @@ static void test_fin_wait_2_timeout_after_shutdown(void **state) {
   struct tcplab_config cfg = defaults();
   cfg.fin_wait_2_timeout = S(10);
   h_restart(h, &cfg);
-  struct tcplab_conn *c = fx_established(h);
+  struct tcplab_conn *c = fx_half_closed(h);
   uint64_t id = tcplab_conn_id(c);
-  advance(h, MS(100));
-  assert_int_equal(tcplab_conn_shutdown(c, MS(100)), TCPLAB_OK);
-  expect(h, MS(100), SEG(.flags = FIN | ACK, .seq = SND_NXT, .ack = RCV_NXT));
-  feed(h, MS(110), SEG(.flags = ACK, .seq = RCV_NXT, .ack = SND_NXT + 1));
-  assert_state(c, TCPLAB_FIN_WAIT_2);
   assert_int_equal(tcplab_stack_next_expiry(h->stack), TCPLAB_TIME_NEVER);
   expect_nothing(h, S(100));
   assert_state(c, TCPLAB_FIN_WAIT_2);
