@@ -58,6 +58,18 @@ void cc_after_idle(struct tcplab_conn *c, tcplab_time_t now) {
   }
 }
 
+uint32_t cc_limited_transmit(const struct tcplab_conn *c) {
+  /* RFC 3042, as RFC 5681 3.2 asks: the first two duplicate ACKs each let
+   * one segment of new data out, so that a window too small to bring
+   * three duplicates can still recover without a timeout. cwnd itself
+   * does not change. After a timeout (snd_nxt went back) nothing is new. */
+  if (c->in_recovery || c->dupacks == 0 || c->dupacks >= 3 ||
+      c->snd_nxt != c->snd_max) {
+    return 0;
+  }
+  return c->dupacks * (uint32_t)c->snd_mss;
+}
+
 void cc_on_new_ack(struct tcplab_conn *c, tcplab_time_t now, uint32_t ack,
                    uint32_t acked) {
   uint32_t mss = c->snd_mss;
@@ -106,7 +118,9 @@ void cc_on_dupack(struct tcplab_conn *c, tcplab_time_t now) {
     /* RFC 6582 3.2 step 2: only when the ACK covers more than recover
      * (recover holds snd_max, one past the highest octet sent), so the
      * losses of one window cause one reduction. */
-    /* Step 2: what limited transmit sent past cwnd MUST NOT count. */
+    /* Step 2: what limited transmit sent past cwnd MUST NOT count, so
+     * FlightSize is taken as at most cwnd (less than equation (4) only
+     * when more than cwnd was in flight anyway, which step 2 allows). */
     c->ssthresh = max_u32(min_u32(flight_size(c), c->cwnd) / 2, 2u * mss);
     c->recover = c->snd_max;
     conn_retransmit_first(c, now);

@@ -8,6 +8,8 @@
 void cc_init(struct tcplab_conn *c, tcplab_time_t now);
 /* Data is about to leave after nothing was in flight (RFC 5681 4.1). */
 void cc_after_idle(struct tcplab_conn *c, tcplab_time_t now);
+/* Bytes of new data that may leave past cwnd now (RFC 3042). */
+uint32_t cc_limited_transmit(const struct tcplab_conn *c);
 /* ack advanced snd_una by acked bytes (already released). */
 void cc_on_new_ack(struct tcplab_conn *c, tcplab_time_t now, uint32_t ack,
                    uint32_t acked);

@@ -249,16 +249,8 @@ void conn_output(struct tcplab_conn *c, tcplab_time_t now) {
     cc_after_idle(c, now);
   }
   /* The usable window is the smaller of the peer's and the congestion
-   * window (RFC 5681 2), which the first two duplicate ACKs stretch by a
-   * segment of new data each: limited transmit (RFC 3042, RFC 5681 3.2),
-   * so that a window too small for three duplicates can still recover
-   * without a timeout. cwnd itself does not change. */
-  uint32_t lt = 0;
-  if (!c->in_recovery && c->dupacks > 0 && c->dupacks < 3 &&
-      c->snd_nxt == c->snd_max) {
-    lt = c->dupacks * (uint32_t)c->snd_mss;
-  }
-  uint32_t wnd = min_u32(c->snd_wnd, c->cwnd + lt);
+   * window (RFC 5681 2), the latter stretched by limited transmit. */
+  uint32_t wnd = min_u32(c->snd_wnd, c->cwnd + cc_limited_transmit(c));
   bool blocked = false;
   if (c->persist && c->snd_wnd > 0) {
     /* The window opened: leave persist. A probe octet the peer dropped
