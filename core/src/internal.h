@@ -211,6 +211,7 @@ void timer_set(struct tcplab_conn *c, enum timer_kind k, tcplab_time_t at);
 void timer_cancel_all(struct tcplab_conn *c);
 const struct timer_entry *timer_next(const struct tcplab_stack *s);
 int timer_heap_reserve(struct tcplab_stack *s, size_t n);
+int timer_init(struct tcplab_stack *s); /* at tcplab_stack_new */
 void timer_free(struct tcplab_stack *s);
 
 /* Segments (output.c). */

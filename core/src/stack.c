@@ -162,7 +162,7 @@ int tcplab_stack_new(const struct tcplab_config *cfg,
   s->buckets = stack_alloc(s, s->nbuckets * sizeof *s->buckets);
   s->txcap = TCPLAB_HEADER_MAX + cfg->mss;
   s->txbuf = stack_alloc(s, s->txcap + cfg->mss);
-  if (s->buckets == NULL || s->txbuf == NULL) {
+  if (s->buckets == NULL || s->txbuf == NULL || timer_init(s) != TCPLAB_OK) {
     tcplab_stack_del(s);
     return TCPLAB_ERR_NOMEM;
   }

@@ -248,6 +248,17 @@ const struct timer_entry *timer_next(const struct tcplab_stack *s) {
   return h == NULL || first->key < h->key ? first : h;
 }
 
+/* Room for the first connections' timers comes with the stack. Taken
+ * later, from the middle of the first connection's memory, it kept malloc
+ * from merging what that connection freed: 4 % more instructions per
+ * connection lifecycle. */
+int timer_init(struct tcplab_stack *s) {
+  if (timer_heap_reserve(s, 64) != TCPLAB_OK || !queue_grow(s, &s->twq)) {
+    return TCPLAB_ERR_NOMEM;
+  }
+  return TCPLAB_OK;
+}
+
 void timer_free(struct tcplab_stack *s) {
   stack_free(s, s->heap.v);
   s->heap.v = NULL;
