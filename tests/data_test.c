@@ -43,6 +43,10 @@ static uint8_t peer_stream[STREAM_LEN]; /* what the peer sends */
   .payload = peer_stream + (off), .len = (n)
 /* The peer's acknowledgment of our first n octets. */
 #define ACKED(n) .seq = RCV_NXT, .ack = SND_NXT + (n)
+/* Our acknowledgment of the peer's first n octets, none of them read yet,
+ * so the window offers n fewer. */
+#define OUR_ACK(n)                                                             \
+  .seq = SND_NXT, .ack = RCV_NXT + (n), .wnd = DEFAULT_WND - (n)
 
 /* Our application queues stream octets [off, off + n) at t; all must fit. */
 #define send_stream(h, c, t, off, n)                                           \
@@ -413,9 +417,7 @@ static void test_delack_one_segment(void **state) {
   struct harness *h = *state;
   struct tcplab_conn *c = established_delack(h, MS(40));
   feed(h, MS(200), SEG(.flags = PSH | ACK, PEERS(0, 100)));
-  expect_only_at(h, MS(240),
-                 SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 100,
-                     .wnd = DEFAULT_WND - 100));
+  expect_only_at(h, MS(240), SEG(.flags = ACK, OUR_ACK(100)));
   expect_nothing(h, S(10));
   assert_recv_stream(h, c, S(10), 100);
 }
@@ -429,15 +431,11 @@ static void test_delack_second_full_segment(void **state) {
   feed(h, MS(200), SEG(.flags = ACK, PEERS(0, MSS)));
   expect_nothing(h, MS(210));
   feed(h, MS(210), SEG(.flags = ACK, PEERS(MSS, MSS)));
-  expect(h, MS(210),
-         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 2 * MSS,
-             .wnd = DEFAULT_WND - 2 * MSS));
+  expect(h, MS(210), SEG(.flags = ACK, OUR_ACK(2 * MSS)));
   expect_nothing(h, MS(300));
   /* A third segment starts the count again. */
   feed(h, MS(300), SEG(.flags = PSH | ACK, PEERS(2 * MSS, MSS)));
-  expect_only_at(h, MS(340),
-                 SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 3 * MSS,
-                     .wnd = DEFAULT_WND - 3 * MSS));
+  expect_only_at(h, MS(340), SEG(.flags = ACK, OUR_ACK(3 * MSS)));
   assert_recv_stream(h, c, MS(400), 3 * MSS);
 }
 
@@ -449,13 +447,9 @@ static void test_delack_out_of_order_and_gap(void **state) {
   feed(h, MS(200), SEG(.flags = ACK, PEERS(0, MSS)));
   expect_nothing(h, MS(205));
   feed(h, MS(205), SEG(.flags = ACK, PEERS(2 * MSS, MSS)));
-  expect(h, MS(205),
-         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + MSS,
-             .wnd = DEFAULT_WND - MSS));
+  expect(h, MS(205), SEG(.flags = ACK, OUR_ACK(MSS)));
   feed(h, MS(210), SEG(.flags = ACK, PEERS(MSS, MSS)));
-  expect(h, MS(210),
-         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 3 * MSS,
-             .wnd = DEFAULT_WND - 3 * MSS));
+  expect(h, MS(210), SEG(.flags = ACK, OUR_ACK(3 * MSS)));
   expect_nothing(h, MS(400));
   assert_int_equal(tcplab_conn_stats(c)->ooo_segments, 1);
   assert_recv_stream(h, c, MS(400), 3 * MSS);
@@ -484,9 +478,7 @@ static void test_delack_configured(void **state) {
   struct harness *h = *state;
   established_delack(h, MS(200));
   feed(h, MS(200), SEG(.flags = PSH | ACK, PEERS(0, 100)));
-  expect_only_at(h, MS(400),
-                 SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 100,
-                     .wnd = DEFAULT_WND - 100));
+  expect_only_at(h, MS(400), SEG(.flags = ACK, OUR_ACK(100)));
 }
 
 /* ---- Tests for receiving: reassembly, duplicates, overlaps ---- */
@@ -510,9 +502,7 @@ static void test_out_of_order_held_and_delivered(void **state) {
   }
   assert_int_equal(h->readable, 0);
   feed(h, MS(220), SEG(.flags = ACK, PEERS(0, 100)));
-  expect(h, MS(220),
-         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 800,
-             .wnd = DEFAULT_WND - 800));
+  expect(h, MS(220), SEG(.flags = ACK, OUR_ACK(800)));
   assert_int_equal(h->readable, 1);
   assert_int_equal(h->readable_avail, 800);
   assert_recv_stream(h, c, MS(230), 800);
@@ -527,33 +517,21 @@ static void test_duplicates_and_overlaps_trimmed(void **state) {
   struct harness *h = *state;
   struct tcplab_conn *c = fx_established(h);
   feed(h, MS(200), SEG(.flags = ACK, PEERS(0, 100)));
-  expect(h, MS(200),
-         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 100,
-             .wnd = DEFAULT_WND - 100));
+  expect(h, MS(200), SEG(.flags = ACK, OUR_ACK(100)));
   /* Held: [200, 300), then [150, 250) overlapping it. */
   feed(h, MS(210), SEG(.flags = ACK, PEERS(200, 100)));
-  expect(h, MS(210),
-         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 100,
-             .wnd = DEFAULT_WND - 100));
+  expect(h, MS(210), SEG(.flags = ACK, OUR_ACK(100)));
   feed(h, MS(220), SEG(.flags = ACK, PEERS(150, 100)));
-  expect(h, MS(220),
-         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 100,
-             .wnd = DEFAULT_WND - 100));
+  expect(h, MS(220), SEG(.flags = ACK, OUR_ACK(100)));
   /* [50, 150) overlaps delivered data and fills the gap. */
   feed(h, MS(230), SEG(.flags = ACK, PEERS(50, 100)));
-  expect(h, MS(230),
-         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 300,
-             .wnd = DEFAULT_WND - 300));
+  expect(h, MS(230), SEG(.flags = ACK, OUR_ACK(300)));
   /* A pure duplicate. */
   feed(h, MS(240), SEG(.flags = ACK, PEERS(0, 100)));
-  expect(h, MS(240),
-         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 300,
-             .wnd = DEFAULT_WND - 300));
+  expect(h, MS(240), SEG(.flags = ACK, OUR_ACK(300)));
   /* [250, 350) overlapping RCV.NXT: 50 new octets. */
   feed(h, MS(250), SEG(.flags = PSH | ACK, PEERS(250, 100)));
-  expect(h, MS(250),
-         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 350,
-             .wnd = DEFAULT_WND - 350));
+  expect(h, MS(250), SEG(.flags = ACK, OUR_ACK(350)));
   assert_recv_stream(h, c, MS(300), 350);
   assert_int_equal(tcplab_conn_stats(c)->bytes_received, 350);
 }
@@ -592,30 +570,22 @@ static void test_corrupt_segments_dropped(void **state) {
   struct harness *h = *state;
   struct tcplab_conn *c = fx_established(h);
   feed(h, MS(200), SEG(.flags = ACK, PEERS(0, 600)));
-  expect(h, MS(200),
-         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 600,
-             .wnd = DEFAULT_WND - 600));
+  expect(h, MS(200), SEG(.flags = ACK, OUR_ACK(600)));
   feed_corrupt(h, MS(210), 600, 400);
   expect_nothing(h, MS(215));
   assert_int_equal(h->readable, 1);
   assert_int_equal(tcplab_conn_stats(c)->bytes_received, 600);
   feed(h, MS(220), SEG(.flags = ACK, PEERS(600, 300)));
-  expect(h, MS(220),
-         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 900,
-             .wnd = DEFAULT_WND - 900));
+  expect(h, MS(220), SEG(.flags = ACK, OUR_ACK(900)));
   /* Held out of order: [1000, 1100); then corrupt [900, 1000) and
    * [1100, 1150). */
   feed(h, MS(230), SEG(.flags = ACK, PEERS(1000, 100)));
-  expect(h, MS(230),
-         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 900,
-             .wnd = DEFAULT_WND - 900));
+  expect(h, MS(230), SEG(.flags = ACK, OUR_ACK(900)));
   feed_corrupt(h, MS(240), 900, 100);
   feed_corrupt(h, MS(241), 1100, 50);
   expect_nothing(h, MS(250));
   feed(h, MS(260), SEG(.flags = ACK, PEERS(900, 100)));
-  expect(h, MS(260),
-         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 1100,
-             .wnd = DEFAULT_WND - 1100));
+  expect(h, MS(260), SEG(.flags = ACK, OUR_ACK(1100)));
   assert_recv_stream(h, c, MS(300), 1100);
   assert_int_equal(tcplab_conn_stats(c)->bytes_received, 1100);
   assert_int_equal(
@@ -633,25 +603,17 @@ static void test_read_while_data_held(void **state) {
   struct tcplab_conn *c = fx_established(h);
   uint8_t got[400];
   feed(h, MS(200), SEG(.flags = ACK, PEERS(0, 100)));
-  expect(h, MS(200),
-         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 100,
-             .wnd = DEFAULT_WND - 100));
+  expect(h, MS(200), SEG(.flags = ACK, OUR_ACK(100)));
   feed(h, MS(210), SEG(.flags = ACK, PEERS(200, 100)));
-  expect(h, MS(210),
-         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 100,
-             .wnd = DEFAULT_WND - 100));
+  expect(h, MS(210), SEG(.flags = ACK, OUR_ACK(100)));
   assert_int_equal(tcplab_conn_recv(c, MS(220), got, sizeof got), 100);
   assert_memory_equal(got, peer_stream, 100);
   feed(h, MS(230), SEG(.flags = ACK, PEERS(100, 100)));
-  expect(h, MS(230),
-         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 300,
-             .wnd = DEFAULT_WND - 300));
+  expect(h, MS(230), SEG(.flags = ACK, OUR_ACK(300)));
   assert_int_equal(tcplab_conn_recv(c, MS(240), got, sizeof got), 200);
   assert_memory_equal(got, peer_stream + 100, 200);
   feed(h, MS(250), SEG(.flags = ACK, PEERS(300, 100)));
-  expect(h, MS(250),
-         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 400,
-             .wnd = DEFAULT_WND - 400));
+  expect(h, MS(250), SEG(.flags = ACK, OUR_ACK(400)));
   assert_int_equal(tcplab_conn_recv(c, MS(260), got, sizeof got), 100);
   assert_memory_equal(got, peer_stream + 300, 100);
 }
@@ -726,9 +688,7 @@ static void test_receiver_sws_holds_edge(void **state) {
   struct harness *h = *state;
   struct tcplab_conn *c = fx_established(h);
   feed(h, MS(200), SEG(.flags = PSH | ACK, PEERS(0, 100)));
-  expect(h, MS(200),
-         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 100,
-             .wnd = DEFAULT_WND - 100));
+  expect(h, MS(200), SEG(.flags = ACK, OUR_ACK(100)));
   assert_recv_stream(h, c, MS(210), 100);
   expect_nothing(h, MS(210));
   feed(h, MS(220), SEG(.flags = PSH | ACK, PEERS(100, 1400)));
