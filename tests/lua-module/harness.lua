@@ -36,8 +36,9 @@ function H.near(got, want, what, tol)
     ("%s: expected %s (within %g), got %s"):format(what or "value", show(want), tol, show(got)))
 end
 
--- text contains every plain substring of the list
+-- text contains every plain substring of the list (or the one string)
 function H.contains(text, parts, what)
+  if type(parts) == "string" then parts = { parts } end
   local ok = true
   for _, p in ipairs(parts) do
     if not tostring(text):find(p, 1, true) then
@@ -69,7 +70,8 @@ end
 -- simulations are freed.
 function H.finish()
   if H.failures > 0 then
-    io.stderr:write(H.failures, " check(s) failed\n")
+    io.stderr:write(H.failures, " check(s) failed",
+      H.out and ("; files kept in " .. H.out) or "", "\n")
     os.exit(1, true)
   end
   print("all checks passed")

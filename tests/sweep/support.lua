@@ -10,95 +10,26 @@
 
 local csv = require("tcplab.csv")
 
-local T = { failures = 0, csv = csv }
-
-T.here = arg[0]:match("^(.*)/") or "."
-if T.here:sub(1, 1) ~= "/" then T.here = os.getenv("PWD") .. "/" .. T.here end
-T.tcplab = arg[1]
-T.out = arg[2]
+-- The checks, and running a command, are the module tests' own.
+local here = arg[0]:match("^(.*)/") or "."
+local T = dofile(here .. "/../lua-module/harness.lua")
+T.here = here:sub(1, 1) == "/" and here or os.getenv("PWD") .. "/" .. here
 assert(T.tcplab and T.out, "usage: lua5.4 X_test.lua TCPLAB_COMMAND OUT_DIR")
 
-local current = "?"
-
-local function show(v)
-  if type(v) == "string" then return ("%q"):format(v) end
-  return tostring(v)
-end
-
-function T.check(cond, msg)
-  if not cond then
-    T.failures = T.failures + 1
-    io.stderr:write(("FAIL [%s] %s\n"):format(current, msg or "check failed"))
-  end
-  return cond
-end
-
-function T.eq(got, want, what)
-  return T.check(got == want, ("%s: expected %s, got %s"):format(what, show(want), show(got)))
-end
-
-function T.near(got, want, what, tol)
-  return T.check(type(got) == "number" and math.abs(got - want) <= (tol or 1e-9),
-    ("%s: expected %s, got %s"):format(what, show(want), show(got)))
-end
-
-function T.contains(text, part, what)
-  return T.check(tostring(text):find(part, 1, true) ~= nil,
-    ("%s: %s not found in:\n%s"):format(what, show(part), tostring(text)))
-end
-
+-- Each test says how long it took: some run whole sweeps.
+local test = T.test
 function T.test(name, fn)
-  current = name
   local t0 = os.time()
-  local ok, err = xpcall(fn, debug.traceback)
-  if not ok then
-    T.failures = T.failures + 1
-    io.stderr:write(("FAIL [%s] raised: %s\n"):format(name, tostring(err)))
-  end
-  print(("%-60s %s (%d s)"):format(name, ok and "ran" or "raised", os.time() - t0))
-  current = "?"
+  test(name, fn)
+  print(("%-60s %d s"):format(name, os.time() - t0))
 end
 
-function T.finish()
-  if T.failures > 0 then
-    io.stderr:write(T.failures, " check(s) failed; files kept in ", T.out, "\n")
-    os.exit(1)
-  end
-  print("all checks passed")
-  os.exit(0)
-end
-
--- ------------------------------------------------------------ processes
-
-function T.quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+-- A shell command in OUT_DIR (or DIR): exit status, stdout, stderr.
+local sh = T.sh
+function T.sh(cmd, dir)
+  return sh(cmd, dir or T.out)
 end
 local q = T.quote
-
-function T.read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local t = f:read("a")
-  f:close()
-  return t
-end
-
-function T.write(path, text)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-end
-
--- A shell command in OUT_DIR: exit status, stdout, stderr.
-function T.sh(cmd)
-  local err = os.tmpname()
-  local p = io.popen("cd " .. q(T.out) .. " && " .. cmd .. " 2>" .. q(err), "r")
-  local out = p:read("a")
-  local _, _, code = p:close()
-  local e = T.read(err) or ""
-  os.remove(err)
-  return code, out, e
-end
 
 -- `tcplab sweep ARGS` in OUT_DIR.
 function T.sweep(args)
@@ -121,8 +52,9 @@ function T.need(prog, package)
   os.exit(77)
 end
 
+local setup = T.setup
 function T.setup()
-  os.execute("rm -rf " .. q(T.out) .. " && mkdir -p " .. q(T.out))
+  setup()
   T.need("sqlite3", "sqlite3")
   T.need("gnuplot", "gnuplot-nox")
 end
