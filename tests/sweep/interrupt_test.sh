@@ -7,25 +7,7 @@
 #
 #   sh interrupt_test.sh TCPLAB_COMMAND OUT_DIR
 set -u
-tcplab=$1
-out=$2
-here=$(cd "$(dirname "$0")" && pwd)
-rm -rf "$out" && mkdir -p "$out" && cd "$out" || exit 1
-cp "$here/tiny.lua" .
-
-if ! command -v sqlite3 >/dev/null 2>&1; then
-  echo "sqlite3 not found (Debian package sqlite3): skipped" >&2
-  [ -n "${CI:-}" ] && exit 1
-  exit 77
-fi
-
-failures=0
-fail() {
-  echo "FAIL $*" >&2
-  failures=$((failures + 1))
-}
-# A query on DIR's database; waits for a moment when the sweep is writing.
-q() { sqlite3 -batch -cmd '.timeout 5000' "$1/sweep.db" "$2"; }
+. "$(dirname "$0")/support.sh"
 
 # Waits until DIR's database has at least N runs (20 s at most).
 wait_runs() {
@@ -121,8 +103,4 @@ grep -q "1 done before, 1 to run" err.txt || fail "one run: resuming ran more th
 [ "$(q one "SELECT status || ' ' || attempts FROM runs WHERE point = 'a=1,sleep=1'")" = "done 2" ] ||
   fail "one run: the killed run is not done after resuming"
 
-if [ "$failures" -gt 0 ]; then
-  echo "$failures check(s) failed; files kept in $out" >&2
-  exit 1
-fi
-echo "all checks passed"
+finish

@@ -17,25 +17,7 @@
 #
 #   sh slurm_test.sh TCPLAB_COMMAND OUT_DIR
 set -u
-tcplab=$1
-out=$2
-here=$(cd "$(dirname "$0")" && pwd)
-rm -rf "$out" && mkdir -p "$out" && cd "$out" || exit 1
-out=$(pwd)
-cp "$here/tiny.lua" .
-
-if ! command -v sqlite3 >/dev/null 2>&1; then
-  echo "sqlite3 not found (Debian package sqlite3): skipped" >&2
-  [ -n "${CI:-}" ] && exit 1
-  exit 77
-fi
-
-failures=0
-fail() {
-  echo "FAIL $*" >&2
-  failures=$((failures + 1))
-}
-q() { sqlite3 -batch -cmd '.timeout 5000' "$1/sweep.db" "$2"; }
+. "$(dirname "$0")/support.sh"
 
 # What a sweep computed, one line per run.
 RUNS="SELECT r.point, r.run, r.seed, r.status, group_concat(m.name || '=' || m.value)
@@ -189,8 +171,4 @@ else
   stop_cluster
 fi
 
-if [ "$failures" -gt 0 ]; then
-  echo "$failures check(s) failed; files kept in $out" >&2
-  exit 1
-fi
-echo "all checks passed"
+finish
