@@ -58,18 +58,6 @@ void cc_after_idle(struct tcplab_conn *c, tcplab_time_t now) {
   }
 }
 
-uint32_t cc_limited_transmit(const struct tcplab_conn *c) {
-  /* RFC 3042, as RFC 5681 3.2 asks: the first two duplicate ACKs each let
-   * one segment of new data out, so that a window too small to bring
-   * three duplicates can still recover without a timeout. cwnd itself
-   * does not change. After a timeout (snd_nxt went back) nothing is new. */
-  if (c->in_recovery || c->dupacks == 0 || c->dupacks >= 3 ||
-      c->snd_nxt != c->snd_max) {
-    return 0;
-  }
-  return c->dupacks * (uint32_t)c->snd_mss;
-}
-
 void cc_on_new_ack(struct tcplab_conn *c, tcplab_time_t now, uint32_t ack,
                    uint32_t acked) {
   uint32_t mss = c->snd_mss;
