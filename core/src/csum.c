@@ -5,6 +5,7 @@
  * alignment works. */
 #include "csum.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 /* RFC 1071: any word size that is a multiple of 16 bits may be summed and
@@ -73,20 +74,22 @@ static bool always(void) {
 typedef uint64_t u64x4 __attribute__((vector_size(32)));
 typedef uint64_t u64x8 __attribute__((vector_size(64)));
 
-/* Each 64-bit lane adds the low and the high halves of its words apart,
- * so no carry is lost: a lane grows by less than 2^32 per step, which
- * leaves room for 2^26 bytes, far more than an IPv4 packet. Two vectors
- * per step, summed apart, keep two chains of additions going (a quarter
- * to a third faster than one, bench/README.md). Copying in the same pass
- * costs one store per vector. A plain SSE2 build of this is
+/* Each 64-bit lane keeps two sums of its words: all of each word (which
+ * wraps) and the high 32-bit half of each (which cannot: a lane grows by
+ * less than 2^32 per step, room for 2^26 bytes, far more than an IPv4
+ * packet). The low halves' sum is the first minus the second shifted up,
+ * modulo 2^64, and it fits 64 bits, so no carry is lost. That is three
+ * operations per vector (add, shift, add) where summing the two halves
+ * apart takes four: a sixth faster alone (bench/README.md). Two vectors
+ * per step, summed apart, keep two chains of additions going. Copying in
+ * the same pass costs one store per vector. A plain SSE2 build of this is
  * slower than add_portable, so there is none. The last partial vector is
  * left to add_portable, or taken in one masked step where the ISA has
  * byte masks (TAIL). */
 #define VECTOR_SUM(name, vec, isa, TAIL)                                       \
   __attribute__((target(isa))) static uint64_t name(                           \
       uint8_t *dst, const uint8_t *p, size_t n, uint64_t acc) {                \
-    vec lo = {0}, hi = {0}, lo2 = {0}, hi2 = {0};                              \
-    const vec low32 = lo + 0xFFFFFFFFu;                                        \
+    vec all = {0}, hi = {0}, all2 = {0}, hi2 = {0};                            \
     for (; n >= 2 * sizeof(vec); n -= 2 * sizeof(vec), p += 2 * sizeof(vec)) { \
       vec w, w2;                                                               \
       memcpy(&w, p, sizeof w);                                                 \
@@ -96,12 +99,12 @@ typedef uint64_t u64x8 __attribute__((vector_size(64)));
         memcpy(dst + sizeof w, &w2, sizeof w2);                                \
         dst += 2 * sizeof w;                                                   \
       }                                                                        \
-      lo += w & low32;                                                         \
+      all += w;                                                                \
       hi += w >> 32;                                                           \
-      lo2 += w2 & low32;                                                       \
+      all2 += w2;                                                              \
       hi2 += w2 >> 32;                                                         \
     }                                                                          \
-    lo += lo2;                                                                 \
+    all += all2;                                                               \
     hi += hi2;                                                                 \
     for (; n >= sizeof(vec); n -= sizeof(vec), p += sizeof(vec)) { /* once */  \
       vec w;                                                                   \
@@ -110,10 +113,11 @@ typedef uint64_t u64x8 __attribute__((vector_size(64)));
         memcpy(dst, &w, sizeof w);                                             \
         dst += sizeof w;                                                       \
       }                                                                        \
-      lo += w & low32;                                                         \
+      all += w;                                                                \
       hi += w >> 32;                                                           \
     }                                                                          \
     TAIL;                                                                      \
+    vec lo = all - (hi << 32);                                                 \
     uint64_t s = 0;                                                            \
     for (size_t i = 0; i < sizeof(vec) / 8; i++) {                             \
       s += lo[i] + hi[i];                                                      \
@@ -136,7 +140,7 @@ typedef uint64_t u64x8 __attribute__((vector_size(64)));
       if (dst != NULL) {                                                       \
         _mm512_mask_storeu_epi8(dst, m, (__m512i)w);                           \
       }                                                                        \
-      lo += w & low32;                                                         \
+      all += w;                                                                \
       hi += w >> 32;                                                           \
       p += n;                                                                  \
       n = 0;                                                                   \
@@ -180,25 +184,31 @@ const size_t csum_impl_count = sizeof csum_impls / sizeof csum_impls[0];
 /* Short inputs (headers, the pseudo-header) are not worth a vector. */
 #define VECTOR_MIN 128
 
-/* The fastest implementation this CPU has for n bytes: the last one in
- * the table that it supports. */
-static const struct csum_impl *pick(size_t n) {
-  size_t i = csum_impl_count - 1;
-  if (n >= VECTOR_MIN) {
+/* The fastest implementation this CPU has: the last one in the table
+ * that it supports. Found once; every thread that races to find it finds
+ * the same. */
+static const struct csum_impl *best(void) {
+  static _Atomic(const struct csum_impl *) found;
+  const struct csum_impl *impl =
+      atomic_load_explicit(&found, memory_order_relaxed);
+  if (impl == NULL) {
+    size_t i = csum_impl_count - 1;
     while (i > 0 && !csum_impls[i].supported()) {
       i--;
     }
-    return &csum_impls[i];
+    impl = &csum_impls[i];
+    atomic_store_explicit(&found, impl, memory_order_relaxed);
   }
-  return &csum_impls[0];
+  return impl;
 }
 
 uint64_t csum_add(const void *p, size_t n, uint64_t acc) {
-  return pick(n)->add(p, n, acc);
+  return n >= VECTOR_MIN ? best()->add(p, n, acc) : add_portable(p, n, acc);
 }
 
 uint64_t csum_copy(void *dst, const void *src, size_t n) {
-  return pick(n)->copy(dst, src, n);
+  return n >= VECTOR_MIN ? best()->copy(dst, src, n)
+                         : copy_portable(dst, src, n);
 }
 
 uint64_t csum_at_odd(uint64_t acc) {
