@@ -262,6 +262,38 @@ static void test_slow_start_cumulative_ack(void **state) {
   expect_nothing(h, MS(200));
 }
 
+/* RFC 5681 3.1: N in min(N, SMSS) counts bytes of data. One ACK of 100
+ * octets and our FIN adds 100, not 101. */
+static void test_fin_acked_with_data_not_counted(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_established(h);
+  uint64_t id = tcplab_conn_id(c);
+  send_stream(h, c, MS(100), 0, 100);
+  expect(h, MS(100), SEG(.flags = PSH | ACK, OUR(0, 100)));
+  assert_int_equal(tcplab_conn_close(c, MS(100)), TCPLAB_OK);
+  expect(h, MS(100), SEG(.flags = FIN | ACK, OUR(100, 0)));
+  feed(h, MS(110), SEG(.flags = ACK, ACKED(100 + 1)));
+  assert_int_equal(tcplab_conn_state(c), TCPLAB_FIN_WAIT_2);
+  assert_cwnd(c, IW + 100, SSTHRESH_INIT);
+  assert_cwnd_events(h, id, {IW, SSTHRESH_INIT}, {IW + 100, SSTHRESH_INIT});
+}
+
+/* An ACK of our FIN alone acknowledges no data: cwnd stays, no event. */
+static void test_fin_acked_alone_leaves_cwnd(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_established(h);
+  uint64_t id = tcplab_conn_id(c);
+  send_stream(h, c, MS(100), 0, MSS);
+  expect(h, MS(100), SEG(.flags = PSH | ACK, OUR(0, MSS)));
+  assert_int_equal(tcplab_conn_close(c, MS(100)), TCPLAB_OK);
+  expect(h, MS(100), SEG(.flags = FIN | ACK, OUR(MSS, 0)));
+  feed(h, MS(110), SEG(.flags = ACK, ACKED(MSS)));
+  feed(h, MS(111), SEG(.flags = ACK, ACKED(MSS + 1)));
+  assert_int_equal(tcplab_conn_state(c), TCPLAB_FIN_WAIT_2);
+  assert_cwnd(c, IW + MSS, SSTHRESH_INIT);
+  assert_cwnd_events(h, id, {IW, SSTHRESH_INIT}, {IW + MSS, SSTHRESH_INIT});
+}
+
 /* Ten segments at 100 ms, each acknowledged alone by 120 ms: cwnd grows
  * to 2*IW in slow start, nothing is in flight, and the RTO is its floor,
  * 1 s (RFC 6298 2.4), from an 11 ms sample. Data last left at 100 ms. */
@@ -1511,6 +1543,8 @@ int main(void) {
       TEST(test_initial_window_capped_at_14600),
       TEST(test_slow_start_two_segments_per_ack),
       TEST(test_slow_start_cumulative_ack),
+      TEST(test_fin_acked_with_data_not_counted),
+      TEST(test_fin_acked_alone_leaves_cwnd),
       TEST(test_restart_after_idle),
       TEST(test_no_restart_within_rto),
       TEST(test_restart_after_idle_off),

@@ -6,9 +6,6 @@
 
 #include "seq.h"
 
-/* RFC 7323 2.3: no window can exceed 2^30 bytes, so neither need cwnd. */
-#define CWND_MAX (UINT32_C(1) << 30)
-
 static uint32_t flight_size(const struct tcplab_conn *c) {
   return c->snd_max - c->snd_una;
 }
@@ -34,9 +31,8 @@ static uint32_t initial_window(const struct tcplab_conn *c) {
 
 void cc_init(struct tcplab_conn *c, tcplab_time_t now) {
   c->cwnd = initial_window(c);
-  /* RFC 5681 3.1: "arbitrarily high", the largest possible window. */
-  c->ssthresh = CWND_MAX;
-  c->recover = c->iss; /* RFC 6582 3.2 step 1 */
+  c->ssthresh = TCPLAB_WINDOW_MAX; /* RFC 5681 3.1: "arbitrarily high" */
+  c->recover = c->iss;             /* RFC 6582 3.2 step 1 */
   c->dupacks = 0;
   c->in_recovery = 0;
   conn_trace_cwnd(c, now);
@@ -81,13 +77,15 @@ void cc_on_new_ack(struct tcplab_conn *c, tcplab_time_t now, uint32_t ack,
       }
       c->cwnd = max_u32(c->cwnd, mss);
     }
+  } else if (acked == 0) {
+    return; /* only our FIN: N = 0 bytes, and cwnd is for data */
   } else if (c->cwnd < c->ssthresh) {
     /* RFC 5681 3.1 (2): slow start grows by at most one SMSS per ACK. */
-    c->cwnd = min_u32(CWND_MAX, c->cwnd + min_u32(acked, mss));
+    c->cwnd = min_u32(TCPLAB_WINDOW_MAX, c->cwnd + min_u32(acked, mss));
   } else {
     /* RFC 5681 3.1 (3): congestion avoidance, about one SMSS per RTT. */
     uint32_t inc = max_u32(1, (uint32_t)((uint64_t)mss * mss / c->cwnd));
-    c->cwnd = min_u32(CWND_MAX, c->cwnd + inc);
+    c->cwnd = min_u32(TCPLAB_WINDOW_MAX, c->cwnd + inc);
   }
   conn_trace_cwnd(c, now);
 }
@@ -101,7 +99,7 @@ void cc_on_dupack(struct tcplab_conn *c, tcplab_time_t now) {
   if (c->in_recovery) {
     /* RFC 5681 3.2 step 4: each further duplicate means a segment left
      * the network; inflate so new data may follow. */
-    c->cwnd = min_u32(CWND_MAX, c->cwnd + mss);
+    c->cwnd = min_u32(TCPLAB_WINDOW_MAX, c->cwnd + mss);
   } else if (c->dupacks == 3 && seq_geq(c->snd_una, c->recover)) {
     /* RFC 6582 3.2 step 2: only when the ACK covers more than recover
      * (recover holds snd_max, one past the highest octet sent), so the

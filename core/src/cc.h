@@ -21,7 +21,8 @@ static inline uint32_t cc_limited_transmit(const struct tcplab_conn *c) {
   }
   return c->dupacks * (uint32_t)c->snd_mss;
 }
-/* ack advanced snd_una by acked bytes (already released). */
+/* ack advanced snd_una, acknowledging `acked` bytes of data (already
+ * released; a SYN or FIN it covers is not counted). */
 void cc_on_new_ack(struct tcplab_conn *c, tcplab_time_t now, uint32_t ack,
                    uint32_t acked);
 /* A duplicate ACK (RFC 5681 section 2) arrived. */

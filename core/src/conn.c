@@ -113,7 +113,7 @@ struct tcplab_conn *conn_new(struct tcplab_stack *s, tcplab_time_t now,
   c->rcvbuf.cap = s->cfg.rcv_buf;
   rtt_init(&c->rtt, &s->cfg);
   c->nagle = s->cfg.nagle;
-  c->ssthresh = UINT32_C(1) << 30;
+  c->ssthresh = TCPLAB_WINDOW_MAX;
   for (int i = 0; i < TIMER_COUNT; i++) {
     c->timer[i] = TCPLAB_TIME_NEVER;
   }
@@ -264,7 +264,6 @@ static void enter_fin_wait_2(struct tcplab_conn *c, tcplab_time_t now) {
 static void ack_advance(struct tcplab_conn *c, tcplab_time_t now,
                         uint32_t ack) {
   uint32_t acked = ack - c->snd_una;
-  uint32_t total = acked;
   bool syn_acked = c->snd_una == c->iss;
   if (syn_acked) {
     acked--; /* our SYN */
@@ -295,7 +294,7 @@ static void ack_advance(struct tcplab_conn *c, tcplab_time_t now,
   if (syn_acked) {
     cc_init(c, now);
   } else {
-    cc_on_new_ack(c, now, ack, total);
+    cc_on_new_ack(c, now, ack, data);
   }
 }
 

@@ -281,8 +281,13 @@ struct tcplab_trace_event {
   bool irs_valid;    /* irs is known (a SYN was received) */
   int error;         /* GAVE_UP and resets: the error */
   uint32_t cwnd;     /* congestion window, bytes (RFC 5681) */
-  uint32_t ssthresh; /* slow-start threshold, bytes */
+  uint32_t ssthresh; /* slow-start threshold, bytes; TCPLAB_WINDOW_MAX
+                        until a loss sets it */
 };
+
+/* RFC 7323 2.3: no window exceeds 2^30 bytes, so neither does cwnd.
+ * ssthresh starts here, RFC 5681's "arbitrarily high". */
+#define TCPLAB_WINDOW_MAX (UINT32_C(1) << 30)
 
 /* --------------------------------------------------------------- stack */
 
