@@ -630,6 +630,28 @@ static void csv_files(void **state) {
   assert_string_equal(tcplab_sim_cell(sim, TCPLAB_SIM_CONNECTIONS, 0, 12),
                       "FIN_WAIT_2");
   assert_null(tcplab_sim_cell(sim, TCPLAB_SIM_CONNECTIONS, 2, 0));
+  /* cwnd.csv: each end's initial window (RFC 6928: 10 segments of 1460
+   * bytes) when it is established; no data, so no change after. */
+  assert_int_equal(tcplab_sim_columns(TCPLAB_SIM_CWND), 6);
+  assert_string_equal(tcplab_sim_column_name(TCPLAB_SIM_CWND, 5), "ssthresh");
+  assert_int_equal(tcplab_sim_rows(sim, TCPLAB_SIM_CWND), 2);
+  struct tcplab_sim_cwnd_row cr[2];
+  OK(tcplab_sim_cwnd_row(sim, 0, &cr[0]));
+  OK(tcplab_sim_cwnd_row(sim, 1, &cr[1]));
+  assert_int_equal(tcplab_sim_cwnd_row(sim, 2, &cr[0]), TCPLAB_SIM_ERR_INVAL);
+  for (int i = 0; i < 2; i++) {
+    assert_int_equal(cr[i].cwnd, 14600);
+    assert_false(cr[i].has_ssthresh);
+    assert_string_equal(cr[i].flow, "10.0.0.1:40000-10.0.0.2:80");
+    struct tcplab_sim_conn_info ci;
+    OK(tcplab_sim_conn_info(sim, cr[i].conn, &ci));
+    assert_int_equal(cr[i].node, ci.node);
+    assert_int_equal(cr[i].time, ci.established);
+  }
+  assert_int_equal(cr[0].node, a); /* the client is established first */
+  assert_int_equal(cr[1].node, b);
+  assert_string_equal(tcplab_sim_cell(sim, TCPLAB_SIM_CWND, 0, 4), "14600");
+  assert_string_equal(tcplab_sim_cell(sim, TCPLAB_SIM_CWND, 0, 5), "");
 
   char dir[128];
   out_dir(dir, sizeof dir, "basic/csv");
@@ -663,6 +685,13 @@ static void csv_files(void **state) {
       t, "conn,node,role,flow,local,remote,open_s,established_s,handshake_s,"
          "syn_tx,close_s,closed_s,final_state,bytes_sent,bytes_received,"
          "retransmissions,error\r\n"));
+  free(t);
+  snprintf(path, sizeof path, "%s/cwnd.csv", dir);
+  t = slurp(path, NULL);
+  assert_non_null(t);
+  assert_non_null(strstr(t, "time_s,node,conn,flow,cwnd,ssthresh\r\n"));
+  assert_non_null(strstr(t, ",\"client, \"\"one\"\"\",2,"
+                            "10.0.0.1:40000-10.0.0.2:80,14600,\r\n"));
   free(t);
   OK(tcplab_sim_destroy(sim));
 }

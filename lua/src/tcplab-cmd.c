@@ -3,7 +3,7 @@
  *
  *   tcplab run SCRIPT [--out DIR] [--seed N] [--set NAME=VALUE]... [-- ARG...]
  *   tcplab sweep SCRIPT --param NAME=V1,V2,... [...]   (sweep.c)
- *   tcplab plot states|metric ...
+ *   tcplab plot states|cwnd|metric ...
  *   tcplab --lua-path | --help | --version
  *
  * It embeds Lua 5.4 and finds the module next to itself: in the build
@@ -40,6 +40,8 @@ static const char usage_text[] =
     "[--runs N] [--jobs N]\n"
     "                    [--out DIR] (tcplab sweep --help for the rest)\n"
     "       tcplab plot states TIMELINE.csv OUT.png [--flow FLOW]\n"
+    "       tcplab plot cwnd CWND.csv OUT.png [--flow FLOW] [--node NODE] "
+    "[--segments MSS]\n"
     "       tcplab plot metric SUMMARY.csv --x PARAM --y METRIC "
     "[--group PARAM] OUT.svg\n"
     "       tcplab --lua-path | --help | --version\n";
@@ -66,7 +68,9 @@ static const char help_text[] =
     "summary.csv, plots/.\n"
     "       Run again, it resumes. (default DIR results/<script "
     "name>-sweep)\n"
-    "plot   draws a state timeline or a metric of swept runs with gnuplot.\n"
+    "plot   draws a state timeline, congestion windows (cwnd.csv) or a "
+    "metric of\n"
+    "       swept runs with gnuplot.\n"
     "--lua-path  prints LUA_PATH and LUA_CPATH for using the module from "
     "lua5.4.\n";
 

@@ -1297,7 +1297,7 @@ static int l_events(lua_State *L) {
 /* ------------------------------------------------------------- tables */
 
 static const char *const table_names[] = {"timeline", "segments", "connections",
-                                          NULL};
+                                          "cwnd", NULL};
 
 /* How a column's text becomes a Lua value, as tcplab.csv reads files:
  * times (*_s) as floats, counts as integers, the rest as strings; an
@@ -1305,9 +1305,19 @@ static const char *const table_names[] = {"timeline", "segments", "connections",
 enum col_kind { COL_STRING, COL_INT, COL_FLOAT };
 
 static enum col_kind column_kind(const char *name) {
-  static const char *const ints[] = {
-      "conn", "seq",    "ack",        "rel_seq",        "rel_ack",        "len",
-      "win",  "syn_tx", "bytes_sent", "bytes_received", "retransmissions"};
+  static const char *const ints[] = {"conn",
+                                     "seq",
+                                     "ack",
+                                     "rel_seq",
+                                     "rel_ack",
+                                     "len",
+                                     "win",
+                                     "syn_tx",
+                                     "bytes_sent",
+                                     "bytes_received",
+                                     "retransmissions",
+                                     "cwnd",
+                                     "ssthresh"};
   size_t n = strlen(name);
   if (n > 2 && strcmp(name + n - 2, "_s") == 0) {
     return COL_FLOAT;
@@ -1332,14 +1342,25 @@ static int l_columns(lua_State *L) {
   return 1;
 }
 
+/* Whether row r of table t (timeline or cwnd) is connection conn's. */
+static bool row_of_conn(tcplab_sim *sim, enum tcplab_sim_table t, int64_t r,
+                        int conn) {
+  if (t == TCPLAB_SIM_CWND) {
+    struct tcplab_sim_cwnd_row cr;
+    return tcplab_sim_cwnd_row(sim, r, &cr) == 0 && cr.conn == conn;
+  }
+  struct tcplab_sim_timeline_row tr;
+  return tcplab_sim_timeline_row(sim, r, &tr) == 0 && tr.conn == conn;
+}
+
 /* core.rows(sim, table [, conn]) -> array of rows, each keyed by column
- * name; with conn, only that connection's timeline rows. */
+ * name; with conn, only that connection's timeline or cwnd rows. */
 static int l_rows(lua_State *L) {
   struct lsim *s = check_sim(L, 1);
   enum tcplab_sim_table t = luaL_checkoption(L, 2, NULL, table_names);
   int only = lua_isnoneornil(L, 3) ? -1 : check_id(L, 3);
-  luaL_argcheck(L, only < 0 || t == TCPLAB_SIM_TIMELINE, 3,
-                "only the timeline is filtered by connection");
+  luaL_argcheck(L, only < 0 || t == TCPLAB_SIM_TIMELINE || t == TCPLAB_SIM_CWND,
+                3, "only the timeline and cwnd are filtered by connection");
   int64_t total = tcplab_sim_rows(s->sim, t);
   int ncol = tcplab_sim_columns(t);
   enum col_kind kinds[32];
@@ -1355,11 +1376,8 @@ static int l_rows(lua_State *L) {
   lua_createtable(L, only < 0 && total < INT32_MAX ? (int)total : 0, 0);
   lua_Integer n = 0;
   for (int64_t r = 0; r < total; r++) {
-    if (only >= 0) {
-      struct tcplab_sim_timeline_row tr;
-      if (tcplab_sim_timeline_row(s->sim, r, &tr) < 0 || tr.conn != only) {
-        continue;
-      }
+    if (only >= 0 && !row_of_conn(s->sim, t, r, only)) {
+      continue;
     }
     lua_createtable(L, 0, ncol);
     for (int c = 0; c < ncol; c++) {

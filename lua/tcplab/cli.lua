@@ -53,6 +53,8 @@ end
 local PLOT_USAGE = [[
 usage: tcplab plot states TIMELINE.csv OUT.(png|svg) [--flow FLOW] [--title TEXT]
                           [--stop SECONDS] [--closed]
+       tcplab plot cwnd CWND.csv OUT.(png|svg) [--flow FLOW] [--node NODE]
+                          [--segments MSS] [--title TEXT]
        tcplab plot metric SUMMARY.csv --x PARAM --y METRIC [--group PARAM]
                           [--title TEXT] [--logx] [--logy] OUT.(png|svg)]]
 
@@ -104,6 +106,20 @@ function cli.plot(args)
     r = table.pack(pcall(plot.states, pos[1], pos[2], {
       flow = opt.flow, title = opt.title, stop = stop, closed = opt.closed,
     }))
+  elseif kind == "cwnd" then
+    local pos, opt = parse(args, 2, { flow = true, node = true, segments = true, title = true }, {})
+    if not pos then return usage(opt) end
+    if #pos ~= 2 then return usage("cwnd takes CWND.csv and OUT") end
+    local segments
+    if opt.segments then
+      segments = tonumber(opt.segments)
+      if not (segments and segments > 0 and segments < math.huge) then
+        return usage("--segments must be a positive number of bytes (the MSS), e.g. 1460")
+      end
+    end
+    r = table.pack(pcall(plot.cwnd, pos[1], pos[2], {
+      flow = opt.flow, node = opt.node, segments = segments, title = opt.title,
+    }))
   elseif kind == "metric" then
     local pos, opt = parse(args, 2, { x = true, y = true, group = true, title = true },
       { logx = true, logy = true })
@@ -118,7 +134,7 @@ function cli.plot(args)
     io.stdout:write(PLOT_USAGE, "\n")
     return kind == nil and 2 or 0
   else
-    return usage(fmt("unknown plot %q: states or metric", kind))
+    return usage(fmt("unknown plot %q: states, cwnd or metric", kind))
   end
   -- plot.* return the picture's path, or nil and a message; mistakes in
   -- arguments are raised.

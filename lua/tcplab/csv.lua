@@ -1,5 +1,5 @@
 -- tcplab.csv: read and write RFC 4180 CSV files such as tcplab's
--- timeline.csv, segments.csv and connections.csv.
+-- timeline.csv, segments.csv, connections.csv and cwnd.csv.
 --
 -- Reading gives a list of rows, each a table keyed by the header's column
 -- names. By default cells are typed the way the tables of the tcplab
@@ -10,7 +10,7 @@
 
 local csv = {}
 
--- The columns of tcplab's three files, in file order (DESIGN.md, "CSV
+-- The columns of tcplab's four files, in file order (DESIGN.md, "CSV
 -- files"), for writing rows in the same layout.
 csv.columns = {
   timeline = {
@@ -27,6 +27,7 @@ csv.columns = {
     "final_state", "bytes_sent", "bytes_received", "retransmissions",
     "error",
   },
+  cwnd = { "time_s", "node", "conn", "flow", "cwnd", "ssthresh" },
 }
 
 -- ------------------------------------------------------------- reading

@@ -762,8 +762,14 @@ function Sim:connections()
   return core.rows(sim_of(self, "sim:connections").u, "connections")
 end
 
+-- Rows of cwnd.csv: each change of a tcplab connection's cwnd or ssthresh
+-- (bytes; ssthresh nil until a loss sets it).
+function Sim:cwnd()
+  return core.rows(sim_of(self, "sim:cwnd").u, "cwnd")
+end
+
 -- sim:write_csv(dir) -> true | nil, message, code: timeline.csv,
--- segments.csv and connections.csv in dir (created).
+-- segments.csv, connections.csv and cwnd.csv in dir (created).
 function Sim:write_csv(dir)
   local F = "sim:write_csv"
   local S = sim_of(self, F)
@@ -841,14 +847,25 @@ function Sim:ladder_svg(conn, file, opts)
     core.rows(S.u, "segments"), flow, o))
 end
 
--- sim:plot_states(file [, opts]) -> file, script | nil, message: the
--- state timeline of every connection (see tcplab.plot.states).
-function Sim:plot_states(file, opts)
-  local F = "sim:plot_states"
+-- Draws one of the simulation's tables with tcplab.plot[kind] into file.
+local function plot_table(self, F, kind, table_name, file, opts)
   local S = sim_of(self, F)
   if type(file) ~= "string" or file == "" then expected(F, 1, "file name (.png or .svg)", file) end
   local plot = require("tcplab.plot")
-  return relay(F, pcall(plot.states, core.rows(S.u, "timeline"), file, opts))
+  return relay(F, pcall(plot[kind], core.rows(S.u, table_name), file, opts))
+end
+
+-- sim:plot_states(file [, opts]) -> file, script | nil, message: the
+-- state timeline of every connection (see tcplab.plot.states).
+function Sim:plot_states(file, opts)
+  return plot_table(self, "sim:plot_states", "states", "timeline", file, opts)
+end
+
+-- sim:plot_cwnd(file [, opts]) -> file, script | nil, message: the
+-- congestion window and slow-start threshold of every tcplab connection
+-- against time (see tcplab.plot.cwnd).
+function Sim:plot_cwnd(file, opts)
+  return plot_table(self, "sim:plot_cwnd", "cwnd", "cwnd", file, opts)
 end
 
 -- ----------------------------------------------------------- links
@@ -1199,6 +1216,12 @@ function Conn:timeline()
   return core.rows(r.S.u, "timeline", r.id)
 end
 
+-- conn:cwnd() -> this connection's rows of sim:cwnd().
+function Conn:cwnd()
+  local r = conn_of(self, "conn:cwnd")
+  return core.rows(r.S.u, "cwnd", r.id)
+end
+
 local STATES = set_of(core.states)
 local STATE_LIST = table.concat(core.states, ", ")
 
@@ -1447,6 +1470,7 @@ tcplab.columns = {
   timeline = core.columns("timeline"),
   segments = core.columns("segments"),
   connections = core.columns("connections"),
+  cwnd = core.columns("cwnd"),
 }
 
 -- The drawing and file modules, loaded when first used.

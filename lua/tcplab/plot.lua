@@ -1,10 +1,11 @@
 -- tcplab.plot: pictures of tcplab's results, drawn by gnuplot.
 --
 -- plot.states draws a state timeline: one row per connection, one bar
--- per state it was in, coloured by state. plot.metric draws a metric of
--- swept runs against a parameter: the mean of the runs with its 95 %
--- confidence interval as an error bar, one line per value of a second
--- parameter.
+-- per state it was in, coloured by state. plot.cwnd draws each
+-- connection's congestion window and slow-start threshold against time.
+-- plot.metric draws a metric of swept runs against a parameter: the mean
+-- of the runs with its 95 % confidence interval as an error bar, one line
+-- per value of a second parameter.
 --
 -- Each call writes a gnuplot script and its data next to the picture
 -- (states.png comes with states.gp and states.dat), so that the picture
@@ -290,6 +291,143 @@ plot.states = public(function(timeline, out, opts)
   s[#s + 1] = "set key outside below center horizontal"
   if opts.xrange then
     s[#s + 1] = ("set xrange [%s:%s]"):format(num(opts.xrange[1]), num(opts.xrange[2]))
+  end
+  s[#s + 1] = "plot " .. table.concat(plots, ", \\\n     ")
+  return produce(out, table.concat(s, "\n") .. "\n", table.concat(data, "\n") .. "\n", opts)
+end)
+
+-- --------------------------------------------------- congestion window
+
+-- plot.cwnd(cwnd, out [, opts]) -> out, script | nil, message
+--   cwnd          rows or the path of a cwnd.csv
+--   out           the picture: ".png" (pngcairo) or ".svg"
+--   opts.format   "png" or "svg" when out's extension does not say
+--   opts.title    the picture's title (default "congestion window")
+--   opts.flow     only this flow's rows (both of its ends)
+--   opts.node     only this node's rows
+--   opts.segments the MSS in bytes: windows drawn in segments of it
+--                 (default: in bytes)
+--   opts.xrange   { from, to }: the part of the time axis shown
+--   opts.width, opts.height  pixels (default 900 x 500)
+--   opts.font     (default "Sans,10")
+--   opts.run, opts.gnuplot  as for plot.states
+-- Each connection gets a solid step line for cwnd and a dashed one of
+-- the same colour for ssthresh where it is set. A value holds until the
+-- connection's next row; the last one until the last time drawn.
+plot.cwnd = public(function(rows, out, opts)
+  opts = opts or {}
+  check_keys(opts, {
+    format = true, title = true, flow = true, node = true, segments = true, xrange = true,
+    width = true, height = true, font = true, run = true, gnuplot = true,
+  }, "cwnd")
+  if type(out) ~= "string" then error("plot.cwnd: out must be a file path", 0) end
+  local function bad(name, what)
+    error(("plot.cwnd: opts.%s must be %s, not %s"):format(name, what, tostring(opts[name])), 0)
+  end
+  for _, k in ipairs({ "title", "flow", "node", "font", "gnuplot" }) do
+    if opts[k] ~= nil and type(opts[k]) ~= "string" then bad(k, "a string") end
+  end
+  -- A divisor: not 0, negative, NaN or infinite.
+  local mss = opts.segments
+  if mss ~= nil and not (type(mss) == "number" and mss > 0 and mss < math.huge) then
+    bad("segments", "a positive number (the MSS in bytes)")
+  end
+  for _, k in ipairs({ "width", "height" }) do
+    local v = opts[k]
+    if v ~= nil and not (type(v) == "number" and v > 0 and v < math.huge and v == math.floor(v)) then
+      bad(k, "a positive whole number of pixels")
+    end
+  end
+  local xr = opts.xrange
+  if xr ~= nil and not (type(xr) == "table" and type(xr[1]) == "number" and type(xr[2]) == "number") then
+    bad("xrange", "a table { from, to } of two numbers")
+  end
+  if opts.run ~= nil and type(opts.run) ~= "boolean" then bad("run", "a boolean") end
+  local _, name, base, ext = split_path(out)
+  local format = opts.format or ext
+  check_format(format)
+  rows = load(rows, "cwnd")
+
+  -- The rows drawn, by connection in order of first appearance.
+  local conns, by_key, stop = {}, {}, -math.huge
+  for _, r in ipairs(rows) do
+    if type(r.time_s) == "number" and type(r.cwnd) == "number"
+        and (opts.flow == nil or r.flow == opts.flow)
+        and (opts.node == nil or r.node == opts.node) then
+      local key = tostring(r.node) .. "\0" .. tostring(r.conn)
+      local c = by_key[key]
+      if not c then
+        c = { node = r.node, conn = r.conn, flow = r.flow, rows = {} }
+        by_key[key] = c
+        conns[#conns + 1] = c
+      end
+      c.rows[#c.rows + 1] = r
+      if r.time_s > stop then stop = r.time_s end
+    end
+  end
+  if #conns == 0 then return nil, "plot.cwnd: no cwnd rows to draw" end
+
+  local function point(t, v) return ("%.9f %s"):format(t, num(mss and v / mss or v)) end
+  local unit = mss and ("segments of " .. num(mss) .. " bytes") or "bytes"
+
+  -- Data: per connection a block of cwnd points, then one of ssthresh
+  -- points if it ever had one (an empty block would upset gnuplot's
+  -- index). Stretches without ssthresh split its block with a blank line,
+  -- which gnuplot draws as a break.
+  local data, plots, block = {}, {}, 0
+  data[#data + 1] = "# tcplab congestion window: time_s value (" .. unit .. "), one block per line"
+  local function add_block(title, lines, style)
+    if block > 0 then data[#data + 1] = "\n" end
+    data[#data + 1] = "# " .. title
+    for _, l in ipairs(lines) do data[#data + 1] = l end
+    plots[#plots + 1] = ("%s index %d using 1:2 with steps %s title %s")
+      :format(gp_quote(base .. ".dat"), block, style, gp_quote(title))
+    block = block + 1
+  end
+  for i, c in ipairs(conns) do
+    local label = tostring(c.node) .. " #" .. tostring(c.conn)
+    local cw, ss = {}, {}
+    local last_ss -- the ssthresh of the stretch being drawn, if any
+    for _, r in ipairs(c.rows) do
+      cw[#cw + 1] = point(r.time_s, r.cwnd)
+      if type(r.ssthresh) == "number" then
+        if not last_ss and #ss > 0 then ss[#ss + 1] = "" end
+        ss[#ss + 1] = point(r.time_s, r.ssthresh)
+        last_ss = r.ssthresh
+      elseif last_ss then
+        -- The stretch's value holds up to this row.
+        ss[#ss + 1] = point(r.time_s, last_ss)
+        last_ss = nil
+      end
+    end
+    -- A step line needs an end: the last value lasts to the last time
+    -- drawn (a single row would be no line at all).
+    local last = c.rows[#c.rows]
+    if stop > last.time_s then
+      cw[#cw + 1] = point(stop, last.cwnd)
+      if last_ss then ss[#ss + 1] = point(stop, last_ss) end
+    end
+    local style = ("lw 1.5 lc %d"):format(i)
+    add_block(label .. " cwnd", cw, style)
+    if #ss > 0 then add_block(label .. " ssthresh", ss, style .. " dt 2") end
+  end
+
+  local s = {}
+  s[#s + 1] = "# tcplab congestion window: cwnd (solid) and ssthresh (dashed) of each connection."
+  s[#s + 1] = "# Steps are in " .. base .. ".dat, one block per line; run: gnuplot " .. base .. ".gp"
+  s[#s + 1] = terminal(format, opts.width or 900, opts.height or 500, opts.font or "Sans,10")
+  s[#s + 1] = "set output " .. gp_quote(name)
+  s[#s + 1] = "set title " .. gp_quote(opts.title or "congestion window")
+  s[#s + 1] = "set xlabel 'time (s)'"
+  s[#s + 1] = "set ylabel " .. gp_quote(unit)
+  -- From 0, so that a halving looks like one; room above the top line,
+  -- which the border would hide.
+  s[#s + 1] = "set yrange [0:*]"
+  s[#s + 1] = "set offsets 0, 0, graph 0.05, 0"
+  s[#s + 1] = "set grid"
+  s[#s + 1] = "set key outside below center horizontal"
+  if xr then
+    s[#s + 1] = ("set xrange [%s:%s]"):format(num(xr[1]), num(xr[2]))
   end
   s[#s + 1] = "plot " .. table.concat(plots, ", \\\n     ")
   return produce(out, table.concat(s, "\n") .. "\n", table.concat(data, "\n") .. "\n", opts)

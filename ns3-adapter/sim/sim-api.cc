@@ -37,7 +37,7 @@ template <typename F> int Guard(const char *what, F f) {
 
 bool ValidTable(const tcplab_sim_table &t) {
   int v = tcplab::EnumValue(t);
-  return v >= TCPLAB_SIM_TIMELINE && v <= TCPLAB_SIM_CONNECTIONS;
+  return v >= TCPLAB_SIM_TIMELINE && v <= TCPLAB_SIM_CWND;
 }
 
 bool Valid(const tcplab_sim *sim) {
@@ -51,6 +51,20 @@ bool Valid(const tcplab_sim *sim) {
                   std::string(what) + ": not a live simulation");              \
     }                                                                          \
   } while (0)
+
+/* One row of table t as a struct, through the Sim's `fill` for it. */
+template <typename Out>
+int RowOut(const tcplab_sim *sim, tcplab_sim_table t, int64_t row, Out *out,
+           const char *what, void (tcplab::Sim::*fill)(int64_t, Out *) const) {
+  CHECK_SIM(sim, what);
+  if (!out || row < 0 || row >= sim->Rows(t)) {
+    return Fail(TCPLAB_SIM_ERR_INVAL, std::string(what) + ": row out of range");
+  }
+  return Guard(what, [&]() {
+    (sim->*fill)(row, out);
+    return TCPLAB_SIM_OK;
+  });
+}
 
 } // namespace
 
@@ -463,26 +477,20 @@ const char *tcplab_sim_cell(tcplab_sim *sim, enum tcplab_sim_table t,
 
 int tcplab_sim_timeline_row(const tcplab_sim *sim, int64_t row,
                             struct tcplab_sim_timeline_row *out) {
-  CHECK_SIM(sim, "timeline_row");
-  if (!out || row < 0 || row >= sim->Rows(TCPLAB_SIM_TIMELINE)) {
-    return Fail(TCPLAB_SIM_ERR_INVAL, "timeline_row: row out of range");
-  }
-  return Guard("timeline_row", [&]() {
-    sim->TimelineRowOut(row, out);
-    return TCPLAB_SIM_OK;
-  });
+  return RowOut(sim, TCPLAB_SIM_TIMELINE, row, out, "timeline_row",
+                &tcplab::Sim::TimelineRowOut);
 }
 
 int tcplab_sim_segment_row(const tcplab_sim *sim, int64_t row,
                            struct tcplab_sim_segment_row *out) {
-  CHECK_SIM(sim, "segment_row");
-  if (!out || row < 0 || row >= sim->Rows(TCPLAB_SIM_SEGMENTS)) {
-    return Fail(TCPLAB_SIM_ERR_INVAL, "segment_row: row out of range");
-  }
-  return Guard("segment_row", [&]() {
-    sim->SegmentRowOut(row, out);
-    return TCPLAB_SIM_OK;
-  });
+  return RowOut(sim, TCPLAB_SIM_SEGMENTS, row, out, "segment_row",
+                &tcplab::Sim::SegmentRowOut);
+}
+
+int tcplab_sim_cwnd_row(const tcplab_sim *sim, int64_t row,
+                        struct tcplab_sim_cwnd_row *out) {
+  return RowOut(sim, TCPLAB_SIM_CWND, row, out, "cwnd_row",
+                &tcplab::Sim::CwndRowOut);
 }
 
 int tcplab_sim_write_csv(tcplab_sim *sim, const char *dir) {

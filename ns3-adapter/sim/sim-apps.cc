@@ -746,6 +746,9 @@ void Sim::OnCoreTrace(int node, const tcplab_trace_event *ev) {
   int side = FlowSide(c);
   f.isn[side] = ev->iss;
   f.isnKnown[side] = true;
+  if (ev->event == TCPLAB_EV_CWND) {
+    cwnd.push_back({Now(), c.node, c.id, c.flow, ev->cwnd, ev->ssthresh});
+  }
   if (ev->from != ev->to) {
     bool seg = ev->event == TCPLAB_EV_RCV || ev->event == TCPLAB_EV_SND;
     bool ackFlag = (ev->flags & TCPLAB_ACK) != 0;

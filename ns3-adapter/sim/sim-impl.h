@@ -200,6 +200,12 @@ struct SegmentRow {
   bool injected;
 };
 
+struct CwndRow {
+  tcplab_time_t time;
+  int node, conn, flow;
+  uint32_t cwnd, ssthresh; /* ssthresh TCPLAB_WINDOW_MAX: not set yet */
+};
+
 class Sim {
 public:
   explicit Sim(uint64_t seed);
@@ -243,6 +249,7 @@ public:
   const char *Cell(tcplab_sim_table t, int64_t row, int col);
   void TimelineRowOut(int64_t row, struct tcplab_sim_timeline_row *out) const;
   void SegmentRowOut(int64_t row, struct tcplab_sim_segment_row *out) const;
+  void CwndRowOut(int64_t row, struct tcplab_sim_cwnd_row *out) const;
   void WriteCsv(const std::string &dir);
 
   /* Hooks, public for the ns-3 callbacks and the impairment model. */
@@ -278,6 +285,7 @@ public:
   std::vector<Flow> flows;
   std::vector<TimelineRow> timeline;
   std::vector<SegmentRow> segments;
+  std::vector<CwndRow> cwnd;
 
 private:
   friend class LinkImpairment;

@@ -302,12 +302,15 @@ static const char *const kConnCols[] = {
     "handshake_s", "syn_tx",     "close_s",        "closed_s",
     "final_state", "bytes_sent", "bytes_received", "retransmissions",
     "error"};
+static const char *const kCwndCols[] = {"time_s", "node", "conn",
+                                        "flow",   "cwnd", "ssthresh"};
 
 int TableColumns(tcplab_sim_table t) {
   switch (EnumValue(t)) {
   case TCPLAB_SIM_TIMELINE: return 12;
   case TCPLAB_SIM_SEGMENTS: return 14;
   case TCPLAB_SIM_CONNECTIONS: return 17;
+  case TCPLAB_SIM_CWND: return 6;
   }
   return -1;
 }
@@ -320,6 +323,7 @@ const char *TableColumnName(tcplab_sim_table t, int col) {
   case TCPLAB_SIM_TIMELINE: return kTimelineCols[col];
   case TCPLAB_SIM_SEGMENTS: return kSegmentCols[col];
   case TCPLAB_SIM_CONNECTIONS: return kConnCols[col];
+  case TCPLAB_SIM_CWND: return kCwndCols[col];
   }
   return nullptr;
 }
@@ -342,6 +346,7 @@ int64_t Sim::Rows(tcplab_sim_table t) const {
   case TCPLAB_SIM_TIMELINE: return static_cast<int64_t>(timeline.size());
   case TCPLAB_SIM_SEGMENTS: return static_cast<int64_t>(segments.size());
   case TCPLAB_SIM_CONNECTIONS: return static_cast<int64_t>(ConnRows().size());
+  case TCPLAB_SIM_CWND: return static_cast<int64_t>(cwnd.size());
   }
   return -1;
 }
@@ -397,6 +402,17 @@ std::string Sim::CellText(tcplab_sim_table t, int64_t row, int col) {
     case 11: return Num(r.len);
     case 12: return Num(r.win);
     case 13: return r.reason;
+    }
+  } else if (t == TCPLAB_SIM_CWND) {
+    const CwndRow &r = cwnd[static_cast<size_t>(row)];
+    switch (col) {
+    case 0: return FormatTime(r.time);
+    case 1: return nodes[r.node].name;
+    case 2: return Num(static_cast<uint64_t>(r.conn));
+    case 3: return flows[r.flow].name;
+    case 4: return Num(r.cwnd);
+    // Not set yet: RFC 5681's "arbitrarily high" is no number to plot.
+    case 5: return r.ssthresh == TCPLAB_WINDOW_MAX ? "" : Num(r.ssthresh);
     }
   } else {
     int id = ConnRows()[static_cast<size_t>(row)];
@@ -475,6 +491,17 @@ void Sim::SegmentRowOut(int64_t row, struct tcplab_sim_segment_row *out) const {
   out->injected = r.injected;
 }
 
+void Sim::CwndRowOut(int64_t row, struct tcplab_sim_cwnd_row *out) const {
+  const CwndRow &r = cwnd.at(static_cast<size_t>(row));
+  out->time = r.time;
+  out->node = r.node;
+  out->conn = r.conn;
+  out->flow = flows[r.flow].name.c_str();
+  out->cwnd = r.cwnd;
+  out->has_ssthresh = r.ssthresh != TCPLAB_WINDOW_MAX;
+  out->ssthresh = r.ssthresh;
+}
+
 /* ----------------------------------------------------------------- CSV */
 
 static void CsvField(std::string &out, const std::string &v) {
@@ -519,7 +546,8 @@ void Sim::WriteCsv(const std::string &dir) {
     const char *file;
   } files[] = {{TCPLAB_SIM_TIMELINE, "timeline.csv"},
                {TCPLAB_SIM_SEGMENTS, "segments.csv"},
-               {TCPLAB_SIM_CONNECTIONS, "connections.csv"}};
+               {TCPLAB_SIM_CONNECTIONS, "connections.csv"},
+               {TCPLAB_SIM_CWND, "cwnd.csv"}};
   for (const auto &f : files) {
     std::string path = dir + "/" + f.file;
     FILE *fp = fopen(path.c_str(), "wb");

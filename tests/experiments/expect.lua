@@ -158,13 +158,14 @@ function E.metrics(dir)
   return m
 end
 
--- The three CSV files of a run and its metrics.
+-- The four CSV files of a run and its metrics.
 function E.results(dir)
   return {
     dir = dir,
     timeline = read(dir, "timeline.csv"),
     segments = read(dir, "segments.csv"),
     connections = read(dir, "connections.csv"),
+    cwnd = read(dir, "cwnd.csv"),
     metrics = E.metrics(dir),
   }
 end

@@ -148,6 +148,17 @@ H.test("handshake, data, close: callbacks, fields and rows", function()
   H.eq(#mine, tcplab.count(tl, { conn = conn.id }), "conn:timeline")
   H.eq(#tcplab.column(mine, "time_s"), #mine, "tcplab.column")
 
+  -- Each end's initial window when it is established; 5 bytes each way
+  -- add one segment each (slow start, RFC 5681: min(N, SMSS) = 5).
+  local cw = sim:cwnd()
+  local mine_cw = conn:cwnd()
+  H.eq(#mine_cw, tcplab.count(cw, { conn = conn.id }), "conn:cwnd")
+  H.eq(mine_cw[1].cwnd, 14600, "cwnd starts at 10 segments of 1460")
+  H.eq(mine_cw[1].ssthresh, nil, "no ssthresh yet: empty cell, nil")
+  H.eq(mine_cw[1].time_s, conn:entered("ESTABLISHED"), "from ESTABLISHED on")
+  H.eq(mine_cw[#mine_cw].cwnd, 14605, "the 5 bytes acknowledged add 5")
+  H.eq(math.type(mine_cw[1].cwnd), "integer", "cwnd is an integer")
+
   local conns = sim:connections()
   H.eq(#conns, 2, "connections rows (listeners are not connections)")
   local crow = tcplab.first(conns, { conn = conn.id })
@@ -159,7 +170,7 @@ H.test("handshake, data, close: callbacks, fields and rows", function()
   -- The tables are exactly the CSV files, read back.
   local dir = OUT .. "/rows"
   H.eq(sim:write_csv(dir), true, "write_csv")
-  for name, rows in pairs { timeline = tl, segments = sim:segments(), connections = conns } do
+  for name, rows in pairs { timeline = tl, segments = sim:segments(), connections = conns, cwnd = cw } do
     local back = assert(csv.read(dir .. "/" .. name .. ".csv",
       { strings = { "node", "from_node", "to_node", "link" } }))
     H.eq(#back, #rows, name .. " row count")

@@ -123,6 +123,10 @@ local cases = {
     { "conn.state: attempt to use a closed simulation" } },
   { "closed sim: results", [[sim:close(); sim:timeline()]],
     { "sim:timeline: attempt to use a closed simulation" } },
+  { "closed sim: cwnd", [[local c = a:connect(b, 80); sim:close(); c:cwnd()]],
+    { "conn:cwnd: attempt to use a closed simulation" } },
+  { "plot_cwnd: file", [[sim:plot_cwnd(42)]],
+    { "bad argument #1 to 'sim:plot_cwnd'", "file name (.png or .svg)" } },
   { "closed sim: node method", [[sim:close(); b:listen(80)]],
     { "node:listen: attempt to use a closed simulation" } },
 

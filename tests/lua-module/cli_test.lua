@@ -189,6 +189,13 @@ H.test("tcplab plot", function()
   end
   H.eq(status, 0, "plot states: " .. err)
   H.check((H.read(H.out .. "/plots/states.png") or ""):sub(2, 4) == "PNG", "a PNG file")
+  -- The experiment's connection set cwnd at ESTABLISHED on both ends.
+  status, _, err = H.tcplab_run("plot cwnd results/exp/cwnd.csv plots/cwnd.png")
+  H.eq(status, 0, "plot cwnd: " .. err)
+  H.check((H.read(H.out .. "/plots/cwnd.png") or ""):sub(2, 4) == "PNG", "a cwnd PNG file")
+  status, _, err = H.tcplab_run("plot cwnd results/exp/cwnd.csv plots/c0.png --segments 0")
+  H.eq(status, 2, "plot cwnd --segments 0")
+  H.contains(err, { "--segments must be a positive number" }, "plot cwnd usage message")
   H.write(H.out .. "/summary.csv", "loss,run,latency\r\n0,1,0.5\r\n0,2,0.7\r\n0.1,1,1.5\r\n0.1,2,1.1\r\n")
   status, _, err = H.tcplab_run("plot metric summary.csv --x loss --y latency plots/m.svg")
   H.eq(status, 0, "plot metric: " .. err)

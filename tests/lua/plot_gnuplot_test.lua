@@ -1,5 +1,5 @@
--- tcplab.plot with gnuplot: the state timeline and a sweep's metric as
--- PNG and SVG pictures. Needs gnuplot (gnuplot-nox); without it the test
+-- tcplab.plot with gnuplot: the state timeline, the congestion window
+-- and a sweep's metric as PNG and SVG pictures. Needs gnuplot (gnuplot-nox); without it the test
 -- is skipped, except in CI where it is installed.
 local T = dofile((arg[0]:match("^(.*)/") or ".") .. "/runner.lua")
 local csv = require("tcplab.csv")
@@ -22,17 +22,33 @@ local function check_svg(path)
   end
 end
 
+-- Draws the same picture as stem.png and stem.svg and checks both.
+local function png_and_svg(draw, input, stem, opts)
+  for _, ext in ipairs({ "png", "svg" }) do
+    local out = T.out("gnuplot/" .. stem .. "." .. ext)
+    local pic, err = draw(input, out, opts)
+    T.ok(pic, err)
+    if ext == "png" then check_png(out) else check_svg(out) end
+  end
+end
+
 T.test("state timeline: PNG and SVG", function()
   T.need("gnuplot", "gnuplot-nox")
-  for _, name in ipairs({ "states.png", "states.svg" }) do
-    local out = T.out("gnuplot/" .. name)
-    local pic, err = plot.states(FIX .. "close/timeline.csv", out, { title = "four-way close" })
-    T.ok(pic, err)
-    if name:match("png$") then check_png(out) else check_svg(out) end
-  end
+  png_and_svg(plot.states, FIX .. "close/timeline.csv", "states", { title = "four-way close" })
   -- The handshake only, zoomed.
   local out = T.out("gnuplot/handshake.png")
   T.ok(plot.states(FIX .. "handshake/timeline.csv", out, { xrange = { 0.99, 1.07 } }))
+  check_png(out)
+end)
+
+T.test("congestion window: PNG and SVG", function()
+  T.need("gnuplot", "gnuplot-nox")
+  png_and_svg(plot.cwnd, FIX .. "cwnd/cwnd.csv", "cwnd", { title = "slow start, one loss, fast recovery" })
+  -- The client alone, in segments, zoomed on the data.
+  local out = T.out("gnuplot/cwnd_segments.png")
+  local pic, err = plot.cwnd(FIX .. "cwnd/cwnd.csv", out,
+    { node = "client", segments = 1460, xrange = { 1.1, 1.24 } })
+  T.ok(pic, err)
   check_png(out)
 end)
 

@@ -1,5 +1,5 @@
--- tcplab.plot without gnuplot: state intervals, sweep statistics, and the
--- scripts and data written for gnuplot.
+-- tcplab.plot without gnuplot: state intervals, congestion windows, sweep
+-- statistics, and the scripts and data written for gnuplot.
 local T = dofile((arg[0]:match("^(.*)/") or ".") .. "/runner.lua")
 local csv = require("tcplab.csv")
 local plot = require("tcplab.plot")
@@ -98,6 +98,191 @@ T.test("fixed colour per state, every RFC 9293 state", function()
     seen[c] = true
   end
   T.eq(#plot.states_order, 11, "eleven states")
+end)
+
+-- ------------------------------------------------------ congestion window
+
+local CWND = FIX .. "cwnd/cwnd.csv"
+local FLOW = "10.0.0.1:49152-10.0.0.2:80"
+
+-- The client's rows of the fixture, as step points in bytes.
+local CLIENT_CWND = {
+  "# client #2 cwnd",
+  "1.040080000 14600",
+  "1.141320000 16060",
+  "1.142552000 17520",
+  "1.143784000 18980",
+  "1.145016000 20440",
+  "1.146248000 21900",
+  "1.147480000 23360",
+  "1.192456000 16060",
+  "1.193688000 17520",
+  "1.194920000 18980",
+  "1.233240000 11680",
+  "1.234472000 11862",
+  "1.235704000 12041",
+  "1.236936000 12218",
+}
+local CLIENT_SSTHRESH = {
+  "# client #2 ssthresh",
+  "1.192456000 11680",
+  "1.193688000 11680",
+  "1.194920000 11680",
+  "1.233240000 11680",
+  "1.234472000 11680",
+  "1.235704000 11680",
+  "1.236936000 11680",
+}
+
+local function lines(...)
+  local all = {}
+  for _, part in ipairs({ ... }) do
+    for _, l in ipairs(part) do all[#all + 1] = l end
+  end
+  return table.concat(all, "\n") .. "\n"
+end
+
+T.test("cwnd data: a block per line, cwnd then ssthresh once it is set", function()
+  local out = T.out("cwnd_script/cwnd.png")
+  local pic, script = plot.cwnd(CWND, out, { run = false })
+  T.eq(pic, out, "picture path")
+  T.eq(script, T.out("cwnd_script/cwnd.gp"), "script beside it")
+  -- The server's single row lasts to the last time drawn; it never had
+  -- an ssthresh, so it has no ssthresh block.
+  T.eq(T.read(T.out("cwnd_script/cwnd.dat")), lines(
+    { "# tcplab congestion window: time_s value (bytes), one block per line" },
+    CLIENT_CWND, { "\n" }, CLIENT_SSTHRESH, { "\n" },
+    { "# server #3 cwnd", "1.060113600 14600", "1.236936000 14600" }), "cwnd.dat")
+end)
+
+T.test("cwnd script: terminal, labels, a solid and a dashed step line per connection", function()
+  local _, script = plot.cwnd(CWND, T.out("cwnd_script/cwnd.png"), { run = false })
+  local gp = T.read(script)
+  T.ok(gp:find("\nset terminal pngcairo size 900,500 font 'Sans,10' noenhanced\n", 1, true), gp)
+  T.ok(gp:find("\nset output 'cwnd.png'\n", 1, true), gp)
+  T.ok(gp:find("\nset title 'congestion window'\n", 1, true), gp)
+  T.ok(gp:find("\nset xlabel 'time (s)'\n", 1, true), gp)
+  T.ok(gp:find("\nset ylabel 'bytes'\n", 1, true), gp)
+  T.ok(gp:find("\nset yrange [0:*]\n", 1, true), gp)
+  T.ok(not gp:find("set xrange", 1, true), "whole time axis by default")
+  T.ok(gp:find("\nplot 'cwnd.dat' index 0 using 1:2 with steps lw 1.5 lc 1 title 'client #2 cwnd', \\\n"
+    .. "     'cwnd.dat' index 1 using 1:2 with steps lw 1.5 lc 1 dt 2 title 'client #2 ssthresh', \\\n"
+    .. "     'cwnd.dat' index 2 using 1:2 with steps lw 1.5 lc 2 title 'server #3 cwnd'\n", 1, true), gp)
+  -- Options reach the script.
+  _, script = plot.cwnd(CWND, T.out("cwnd_script/c.svg"), {
+    run = false, title = "it's slow start", xrange = { 1.1, 1.25 }, width = 640, height = 480,
+    font = "Serif,12",
+  })
+  gp = T.read(script)
+  T.ok(gp:find("set terminal svg size 640,480 font 'Serif,12' noenhanced", 1, true), gp)
+  T.ok(gp:find("set title 'it''s slow start'", 1, true), "title quoted for gnuplot")
+  T.ok(gp:find("set xrange [1.1:1.25]", 1, true), gp)
+  _, script = plot.cwnd(CWND, T.out("cwnd_script/c.out"), { run = false, format = "svg" })
+  T.ok(T.read(script):find("set terminal svg", 1, true), "format option")
+end)
+
+T.test("cwnd filters: flow, node; segments scale the y axis", function()
+  local rows = assert(csv.read(CWND, { strings = { "node" } }))
+  -- Another connection, on another flow.
+  rows[#rows + 1] = { time_s = 2.5, node = "other", conn = 7, flow = "10.0.1.1:49152-10.0.1.2:22",
+                      cwnd = 14600 }
+  local _, script = plot.cwnd(rows, T.out("cwnd_filter/all.png"), { run = false })
+  local _, n = T.read(script):gsub("with steps", "")
+  T.eq(n, 4, "three connections, one ssthresh")
+  T.ok(T.read(T.out("cwnd_filter/all.dat")):find("# server #3 cwnd\n1.060113600 14600\n2.500000000 14600\n", 1, true),
+    "the last row of all sets the end")
+
+  _, script = plot.cwnd(rows, T.out("cwnd_filter/flow.png"), { run = false, flow = FLOW })
+  T.ok(not T.read(script):find("other", 1, true), "other flow left out")
+  plot.cwnd(CWND, T.out("cwnd_filter/fixture.png"), { run = false })
+  T.eq(T.read(T.out("cwnd_filter/flow.dat")), T.read(T.out("cwnd_filter/fixture.dat")),
+    "the flow's two ends: the fixture's data")
+
+  _, script = plot.cwnd(rows, T.out("cwnd_filter/client.png"), { run = false, node = "client" })
+  local gp = T.read(script)
+  T.ok(gp:find("title 'client #2 ssthresh'\n", 1, true), gp)
+  T.ok(not gp:find("server", 1, true) and not gp:find("other", 1, true), "only the client")
+  T.eq(T.read(T.out("cwnd_filter/client.dat")), lines(
+    { "# tcplab congestion window: time_s value (bytes), one block per line" },
+    CLIENT_CWND, { "\n" }, CLIENT_SSTHRESH), "client.dat")
+
+  _, script = plot.cwnd(CWND, T.out("cwnd_filter/seg.png"), { run = false, node = "client", segments = 1460 })
+  T.ok(T.read(script):find("\nset ylabel 'segments of 1460 bytes'\n", 1, true), "y axis in segments")
+  T.eq(T.read(T.out("cwnd_filter/seg.dat")), table.concat({
+    "# tcplab congestion window: time_s value (segments of 1460 bytes), one block per line",
+    "# client #2 cwnd",
+    "1.040080000 10",
+    "1.141320000 11",
+    "1.142552000 12",
+    "1.143784000 13",
+    "1.145016000 14",
+    "1.146248000 15",
+    "1.147480000 16",
+    "1.192456000 11",
+    "1.193688000 12",
+    "1.194920000 13",
+    "1.233240000 8",
+    "1.234472000 8.12465753424657",
+    "1.235704000 8.2472602739726",
+    "1.236936000 8.36849315068493",
+    "\n",
+    "# client #2 ssthresh",
+    "1.192456000 8",
+    "1.193688000 8",
+    "1.194920000 8",
+    "1.233240000 8",
+    "1.234472000 8",
+    "1.235704000 8",
+    "1.236936000 8",
+  }, "\n") .. "\n", "seg.dat: cwnd / 1460")
+end)
+
+T.test("cwnd: ssthresh stretches break where it is unset", function()
+  local rows = {}
+  for i, v in ipairs({ { 10 }, { 12, 6 }, { 14, 6 }, { 16 }, { 18 }, { 20, 9 }, { 22, 10 } }) do
+    rows[i] = { time_s = i / 10, node = "a", conn = 1, flow = "f", cwnd = v[1], ssthresh = v[2] }
+  end
+  plot.cwnd(rows, T.out("cwnd_breaks/b.png"), { run = false })
+  local dat = T.read(T.out("cwnd_breaks/b.dat"))
+  -- The first stretch holds to the row that unsets it; a blank line
+  -- (not two: the same index) parts it from the next.
+  T.ok(dat:find("# a #1 ssthresh\n0.200000000 6\n0.300000000 6\n0.400000000 6\n\n"
+    .. "0.600000000 9\n0.700000000 10\n$"), dat)
+  T.ok(dat:find("# a #1 cwnd\n0.100000000 10\n", 1, true), dat)
+end)
+
+T.test("cwnd mistakes and nothing to draw", function()
+  for _, bad in ipairs({
+    { { colour = "red" }, "plot.cwnd: unknown option 'colour'" },
+    { { segments = 0 }, "opts.segments must be a positive number" },
+    { { segments = -1460 }, "opts.segments must be a positive number" },
+    { { segments = "1460" }, "opts.segments must be a positive number" },
+    { { segments = 0 / 0 }, "opts.segments must be a positive number" },
+    { { node = 2 }, "opts.node must be a string" },
+    { { flow = true }, "opts.flow must be a string" },
+    { { title = {} }, "opts.title must be a string" },
+    { { xrange = { 1 } }, "opts.xrange must be a table { from, to }" },
+    { { width = 10.5 }, "opts.width must be a positive whole number" },
+    { { height = 0 }, "opts.height must be a positive whole number" },
+    { { run = "no" }, "opts.run must be a boolean" },
+  }) do
+    T.raises(function() plot.cwnd(CWND, T.out("cwnd_bad/c.png"), bad[1]) end, bad[2], bad[2])
+  end
+  T.raises(function() plot.cwnd(CWND) end, "plot.cwnd: out must be a file path", "no out")
+  T.raises(function() plot.cwnd(CWND, T.out("cwnd_bad/c.gif")) end, "format must be 'png' or 'svg'", "format")
+  T.raises(function() plot.cwnd(FIX .. "cwnd/missing.csv", T.out("cwnd_bad/c.png")) end,
+    "plot: cannot read cwnd: ", "missing file")
+  local _, err = pcall(function() plot.cwnd(CWND, "c.png", { segments = 0 }) end)
+  T.ok(tostring(err):find("plot_test.lua:%d+: plot.cwnd: opts.segments"), err)
+  for _, case in ipairs({
+    { {}, { run = false } },
+    { CWND, { run = false, node = "nobody" } },
+    { CWND, { run = false, flow = "10.9.9.9:1-10.9.9.8:2" } },
+  }) do
+    local none, msg = plot.cwnd(case[1], T.out("cwnd_empty/c.png"), case[2])
+    T.eq(none, nil, "nothing to draw")
+    T.eq(msg, "plot.cwnd: no cwnd rows to draw", "message")
+  end
 end)
 
 -- ------------------------------------------------------ swept runs

@@ -303,6 +303,8 @@ enum tcplab_sim_table {
   TCPLAB_SIM_TIMELINE,    /* timeline.csv */
   TCPLAB_SIM_SEGMENTS,    /* segments.csv */
   TCPLAB_SIM_CONNECTIONS, /* connections.csv: one row per connection */
+  TCPLAB_SIM_CWND,        /* cwnd.csv: each change of a connection's
+                             congestion window or slow-start threshold */
 };
 
 /* Rows recorded so far; columns of a table and their names (the CSV
@@ -356,7 +358,21 @@ struct tcplab_sim_segment_row {
 int tcplab_sim_segment_row(const tcplab_sim *sim, int64_t row,
                            struct tcplab_sim_segment_row *out);
 
-/* Writes timeline.csv, segments.csv and connections.csv into dir
+/* A tcplab connection's congestion state after a change (RFC 5681):
+ * the core reports each change of cwnd or ssthresh once, and the first
+ * values when the connection is established. ns-3's own TCP has none. */
+struct tcplab_sim_cwnd_row {
+  tcplab_time_t time;
+  int node, conn;
+  const char *flow;
+  uint32_t cwnd;     /* bytes */
+  bool has_ssthresh; /* false until a loss set it (empty in the CSV) */
+  uint32_t ssthresh; /* bytes */
+};
+int tcplab_sim_cwnd_row(const tcplab_sim *sim, int64_t row,
+                        struct tcplab_sim_cwnd_row *out);
+
+/* Writes timeline.csv, segments.csv, connections.csv and cwnd.csv into dir
  * (created if missing): RFC 4180, CRLF line ends, header row first,
  * times in seconds with 9 decimals. Errors: IO. */
 int tcplab_sim_write_csv(tcplab_sim *sim, const char *dir);
