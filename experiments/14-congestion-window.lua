@@ -107,4 +107,7 @@ return {
   ssthresh = rows[at_loss].ssthresh,
   final_cwnd = rows[#rows].cwnd,
   retransmissions = info.retransmissions,
+  fast_retransmits = info.fast_retransmits,
+  timeouts = info.timeouts,
+  dup_acks = info.dup_acks,
 }

@@ -1181,6 +1181,43 @@ static int l_at(lua_State *L) {
   return push_result(L, tcplab_sim_at(s->sim, at, (void *)(intptr_t)key));
 }
 
+/* The core's counters of a tcplab connection into the table on top
+ * (issue 3's per-connection counters); ssthresh only once a loss set it,
+ * srtt_s only once a round trip was timed. */
+static void push_counters(lua_State *L, const struct tcplab_conn_stats *st) {
+  static const struct {
+    const char *name;
+    size_t offset;
+  } u32[] = {
+      {"timeouts", offsetof(struct tcplab_conn_stats, timeouts)},
+      {"fast_retransmits",
+       offsetof(struct tcplab_conn_stats, fast_retransmits)},
+      {"dup_acks", offsetof(struct tcplab_conn_stats, dup_acks)},
+      {"ooo_segments", offsetof(struct tcplab_conn_stats, ooo_segments)},
+      {"zero_window_probes",
+       offsetof(struct tcplab_conn_stats, zero_window_probes)},
+      {"cwnd", offsetof(struct tcplab_conn_stats, cwnd)},
+  };
+  for (size_t i = 0; i < sizeof u32 / sizeof u32[0]; i++) {
+    uint32_t v;
+    memcpy(&v, (const char *)st + u32[i].offset, sizeof v);
+    lua_pushinteger(L, v);
+    lua_setfield(L, -2, u32[i].name);
+  }
+  lua_pushinteger(L, (lua_Integer)st->segs_sent);
+  lua_setfield(L, -2, "segs_sent");
+  lua_pushinteger(L, (lua_Integer)st->segs_received);
+  lua_setfield(L, -2, "segs_received");
+  if (st->ssthresh != TCPLAB_WINDOW_MAX) {
+    lua_pushinteger(L, st->ssthresh);
+    lua_setfield(L, -2, "ssthresh");
+  }
+  if (st->srtt > 0) {
+    push_seconds(L, st->srtt);
+    lua_setfield(L, -2, "srtt_s");
+  }
+}
+
 /* core.info(sim, conn) -> table of the connection's fields */
 static int l_info(lua_State *L) {
   struct lsim *s = check_sim(L, 1);
@@ -1233,6 +1270,9 @@ static int l_info(lua_State *L) {
   if (ci.error != 0) {
     lua_pushstring(L, tcplab_error_name(ci.error));
     lua_setfield(L, -2, "error");
+  }
+  if (!ci.native && !ci.is_listener) {
+    push_counters(L, &ci.counters);
   }
   return 1;
 }

@@ -736,6 +736,7 @@ void Sim::OnCoreTrace(int node, const tcplab_trace_event *ev) {
   c.retrans = st->retransmissions;
   c.bytesSent = st->bytes_sent;
   c.bytesReceived = st->bytes_received;
+  c.counters = *st;
   if (c.flow < 0) {
     c.flow = FlowForConn(c);
   }
@@ -917,6 +918,7 @@ void Sim::ConnInfo(int id, struct tcplab_sim_conn_info *out) const {
   out->bytes_sent = c.bytesSent;
   out->bytes_received = c.bytesReceived;
   out->error = c.error;
+  out->counters = c.counters;
   if (c.native && c.flow >= 0) {
     const Flow &f = flows[c.flow];
     int side = FlowSide(c);

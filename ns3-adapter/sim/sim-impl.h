@@ -157,6 +157,7 @@ struct ConnRec {
   tcplab_time_t closeAt = TCPLAB_TIME_NEVER, closed = TCPLAB_TIME_NEVER;
   uint32_t synTx = 0, retrans = 0;
   uint64_t bytesSent = 0, bytesReceived = 0;
+  struct tcplab_conn_stats counters {}; /* the core's, as last reported */
   int error = 0;
   bool ended = false;
   /* application */

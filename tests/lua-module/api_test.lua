@@ -159,6 +159,19 @@ H.test("handshake, data, close: callbacks, fields and rows", function()
   H.eq(mine_cw[#mine_cw].cwnd, 14605, "the 5 bytes acknowledged add 5")
   H.eq(math.type(mine_cw[1].cwnd), "integer", "cwnd is an integer")
 
+  -- The core's counters, in conn:info().
+  local info = conn:info()
+  H.eq(info.segs_sent, tcplab.count(sim:segments(), { action = "sent", from_node = "client" }),
+    "segs_sent: every segment the client put on the link")
+  H.eq(info.segs_received, tcplab.count(sim:segments(), { action = "received", from_node = "server" }),
+    "segs_received: every segment that reached it")
+  for _, k in ipairs { "timeouts", "fast_retransmits", "dup_acks", "ooo_segments", "zero_window_probes" } do
+    H.eq(info[k], 0, k .. " on a clean path")
+  end
+  H.eq(info.cwnd, 14605, "cwnd in info")
+  H.eq(info.ssthresh, nil, "no ssthresh yet")
+  H.check(info.srtt_s > 0.04 and info.srtt_s < 0.0402, "srtt_s is the round trip: " .. tostring(info.srtt_s))
+
   local conns = sim:connections()
   H.eq(#conns, 2, "connections rows (listeners are not connections)")
   local crow = tcplab.first(conns, { conn = conn.id })

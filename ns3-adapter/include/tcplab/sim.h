@@ -279,6 +279,10 @@ struct tcplab_sim_conn_info {
   uint32_t syn_tx, retransmissions;
   uint64_t bytes_sent, bytes_received; /* acked by peer / in order */
   int error;                           /* why it ended, TCPLAB_ERR_* or 0 */
+  /* A tcplab connection's counters as its core last reported them
+   * (segments, RTO and fast retransmissions, duplicate ACKs, smoothed
+   * RTT, ...); all zero on a node with ns-3's TCP. */
+  struct tcplab_conn_stats counters;
 };
 /* Ids run from 1 to tcplab_sim_conn_count(). */
 int tcplab_sim_conn_count(const tcplab_sim *sim);
