@@ -513,9 +513,45 @@ static void bench_memory(void) {
   free(m.clients);
 }
 
+/* The memory's own price at a footprint: nanoseconds per step of a walk
+ * that reads one 64-byte line after another, each chosen by the one
+ * before, over a buffer of `bytes` (one cycle through every line, drawn
+ * with Sattolo's shuffle from a fixed seed). The connections' time per
+ * connection is set largely by such reads (bench/README.md); this shows
+ * what one costs on this machine at each size. */
+static double walk_ns(size_t bytes) {
+  size_t lines = bytes / 64 > 2 ? bytes / 64 : 2;
+  uint64_t *buf = aligned_alloc(64, lines * 64);
+  if (buf == NULL)
+    die("scale: out of memory");
+  for (size_t i = 0; i < lines; i++)
+    buf[i * 8] = i;
+  uint64_t x = 0x9e3779b97f4a7c15u; /* xorshift64 */
+  for (size_t i = lines - 1; i > 0; i--) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    size_t j = (size_t)(x % i); /* j < i: one cycle, not any permutation */
+    uint64_t t = buf[i * 8];
+    buf[i * 8] = buf[j * 8];
+    buf[j * 8] = t;
+  }
+  const uint64_t steps = 2000000;
+  uint64_t at = 0;
+  uint64_t t0 = cpu_ns();
+  for (uint64_t k = 0; k < steps; k++)
+    at = buf[at * 8];
+  uint64_t t = cpu_ns() - t0;
+  volatile uint64_t sink = at; /* the walk is not dead code */
+  (void)sink;
+  free(buf);
+  return (double)t / (double)steps;
+}
+
 static void bench_scale(const size_t *counts, int ncounts, int repeat) {
-  printf("scale: %8s %12s %12s %14s %12s %12s\n", "conns", "open us/conn",
-         "close us/conn", "server bytes", "bytes/conn", "client bytes");
+  printf("scale: %8s %12s %12s %14s %12s %12s %8s\n", "conns", "open us/conn",
+         "close us/conn", "server bytes", "bytes/conn", "client bytes",
+         "walk ns");
   for (int k = 0; k < ncounts; k++) {
     size_t n = counts[k];
     double open_us[64], close_us[64];
@@ -539,13 +575,16 @@ static void bench_scale(const size_t *counts, int ncounts, int repeat) {
     }
     struct summary so = summarize(open_us, repeat);
     struct summary sc = summarize(close_us, repeat);
-    printf("scale: %8zu %12.3f %12.3f %14zu %12.1f %12zu\n", n, so.best,
+    double walk = once ? 0 : walk_ns(server_bytes + client_bytes);
+    printf("scale: %8zu %12.3f %12.3f %14zu %12.1f %12zu %8.1f\n", n, so.best,
            sc.best, server_bytes, (double)server_bytes / (double)n,
-           client_bytes);
+           client_bytes, walk);
   }
   printf("scale: times are the best of %d runs, CPU time of both stacks "
          "and the loop; open = handshakes, close = FIN exchange and "
-         "TIME_WAIT expiry\n",
+         "TIME_WAIT expiry; walk = ns per dependent read of a random line "
+         "in a buffer as large as both stacks (the memory's own price at "
+         "that size)\n",
          repeat);
 }
 
