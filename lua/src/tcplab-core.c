@@ -1181,36 +1181,25 @@ static int l_at(lua_State *L) {
   return push_result(L, tcplab_sim_at(s->sim, at, (void *)(intptr_t)key));
 }
 
-/* The core's counters of a tcplab connection into the table on top
- * (issue 3's per-connection counters); ssthresh only once a loss set it,
- * srtt_s only once a round trip was timed. */
+static void set_integer(lua_State *L, const char *name, lua_Integer v) {
+  lua_pushinteger(L, v);
+  lua_setfield(L, -2, name);
+}
+
+/* The core's counters of a tcplab connection into the table on top;
+ * ssthresh only once a loss set it, srtt_s only once a round trip was
+ * timed. */
 static void push_counters(lua_State *L, const struct tcplab_conn_stats *st) {
-  static const struct {
-    const char *name;
-    size_t offset;
-  } u32[] = {
-      {"timeouts", offsetof(struct tcplab_conn_stats, timeouts)},
-      {"fast_retransmits",
-       offsetof(struct tcplab_conn_stats, fast_retransmits)},
-      {"dup_acks", offsetof(struct tcplab_conn_stats, dup_acks)},
-      {"ooo_segments", offsetof(struct tcplab_conn_stats, ooo_segments)},
-      {"zero_window_probes",
-       offsetof(struct tcplab_conn_stats, zero_window_probes)},
-      {"cwnd", offsetof(struct tcplab_conn_stats, cwnd)},
-  };
-  for (size_t i = 0; i < sizeof u32 / sizeof u32[0]; i++) {
-    uint32_t v;
-    memcpy(&v, (const char *)st + u32[i].offset, sizeof v);
-    lua_pushinteger(L, v);
-    lua_setfield(L, -2, u32[i].name);
-  }
-  lua_pushinteger(L, (lua_Integer)st->segs_sent);
-  lua_setfield(L, -2, "segs_sent");
-  lua_pushinteger(L, (lua_Integer)st->segs_received);
-  lua_setfield(L, -2, "segs_received");
+  set_integer(L, "segs_sent", (lua_Integer)st->segs_sent);
+  set_integer(L, "segs_received", (lua_Integer)st->segs_received);
+  set_integer(L, "timeouts", st->timeouts);
+  set_integer(L, "fast_retransmits", st->fast_retransmits);
+  set_integer(L, "dup_acks", st->dup_acks);
+  set_integer(L, "ooo_segments", st->ooo_segments);
+  set_integer(L, "zero_window_probes", st->zero_window_probes);
+  set_integer(L, "cwnd", st->cwnd);
   if (st->ssthresh != TCPLAB_WINDOW_MAX) {
-    lua_pushinteger(L, st->ssthresh);
-    lua_setfield(L, -2, "ssthresh");
+    set_integer(L, "ssthresh", st->ssthresh);
   }
   if (st->srtt > 0) {
     push_seconds(L, st->srtt);
