@@ -77,6 +77,13 @@ static void NativeStateThunk(Sim *sim, int conn, TcpSocket::TcpStates_t from,
                              TcpSocket::TcpStates_t to) {
   sim->OnNativeState(conn, from, to);
 }
+static void NativeCwndThunk(Sim *sim, int conn, uint32_t, uint32_t cwnd) {
+  sim->OnNativeCongestion(conn, &cwnd, nullptr);
+}
+static void NativeSsthreshThunk(Sim *sim, int conn, uint32_t,
+                                uint32_t ssthresh) {
+  sim->OnNativeCongestion(conn, nullptr, &ssthresh);
+}
 
 /* Counts nesting so destroy() and run() can refuse inside callbacks, and
  * so that actions asked for now from a callback run inside it. */
@@ -342,6 +349,11 @@ void Sim::AttachSocket(ConnRec &c) {
   if (c.native) {
     s->TraceConnectWithoutContext(
         "State", MakeBoundCallback(&NativeStateThunk, this, id));
+    s->TraceConnectWithoutContext(
+        "CongestionWindow", MakeBoundCallback(&NativeCwndThunk, this, id));
+    s->TraceConnectWithoutContext(
+        "SlowStartThreshold",
+        MakeBoundCallback(&NativeSsthreshThunk, this, id));
   }
 }
 
@@ -850,6 +862,30 @@ void Sim::OnNativeState(int id, TcpSocket::TcpStates_t fromN,
       err = TCPLAB_ERR_TIMEDOUT;
     }
     EndConn(c, err);
+  }
+}
+
+/* ns-3's TCP reports cwnd and ssthresh apart, each as it is set: a row
+ * when the pair differs from the last row's. Its ssthresh starts at
+ * 2^32 - 1, "not set" as tcplab's 2^30 is. A passive socket is attached
+ * after its handshake, so its first window may come unreported. */
+void Sim::OnNativeCongestion(int id, const uint32_t *newCwnd,
+                             const uint32_t *ssthresh) {
+  ConnRec &c = Conn(id);
+  if (newCwnd) {
+    c.nativeCwnd = *newCwnd;
+  }
+  if (ssthresh) {
+    c.nativeSsthresh = std::min(*ssthresh, TCPLAB_WINDOW_MAX);
+  }
+  bool same = c.nativeRows > 0 && c.nativeCwnd == c.nativeRowCwnd &&
+              c.nativeSsthresh == c.nativeRowSsthresh;
+  if (c.flow >= 0 && !c.ended && c.nativeCwnd > 0 && !same) {
+    cwnd.push_back(
+        {Now(), c.node, c.id, c.flow, c.nativeCwnd, c.nativeSsthresh});
+    c.nativeRows++;
+    c.nativeRowCwnd = c.nativeCwnd;
+    c.nativeRowSsthresh = c.nativeSsthresh;
   }
 }
 

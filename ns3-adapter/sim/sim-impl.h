@@ -158,6 +158,9 @@ struct ConnRec {
   uint32_t synTx = 0, retrans = 0;
   uint64_t bytesSent = 0, bytesReceived = 0;
   struct tcplab_conn_stats counters {}; /* the core's, as last reported */
+  /* ns-3's TCP: cwnd and ssthresh as last traced, and as last recorded */
+  uint32_t nativeCwnd = 0, nativeSsthresh = TCPLAB_WINDOW_MAX;
+  uint32_t nativeRowCwnd = 0, nativeRowSsthresh = 0, nativeRows = 0;
   int error = 0;
   bool ended = false;
   /* application */
@@ -272,6 +275,8 @@ public:
   void Flush(int conn);
   void OnNativeState(int conn, ns3::TcpSocket::TcpStates_t from,
                      ns3::TcpSocket::TcpStates_t to);
+  void OnNativeCongestion(int conn, const uint32_t *newCwnd,
+                          const uint32_t *ssthresh);
 
   tcplab_sim *Handle();
 

@@ -345,6 +345,35 @@ H.test("inject, pcap, half-close, ns-3's TCP, dumbbell", function()
   sim:close()
 end)
 
+H.test("cwnd rows of ns-3's TCP, for comparison", function()
+  -- A native client sends 100 KB; its 20th full segment is lost.
+  local sim, client, server, link = pair{ client = { tcp = "ns3", mss = 1460 } }
+  link:drop{ from = client, flags = "ACK", len = 1460, nth = 20 }
+  server:listen(80, { on_data = function(c) c:read() end })
+  local conn = client:connect(server, 80, { at = 1 })
+  conn:send(100000, { at = 1.1 })
+  sim:run{ stop = 30 }
+  H.eq(conn.bytes_sent, 100000, "all delivered")
+  local rows = conn:cwnd()
+  H.check(#rows > 10, "a row per change: " .. #rows)
+  H.eq(rows[1].cwnd, 10 * 1460, "ns-3's initial window: 10 segments of the node's MSS")
+  H.eq(rows[1].ssthresh, nil, "ns-3's unset ssthresh (2^32 - 1) is an empty cell too")
+  H.eq(rows[1].time_s, conn:entered("ESTABLISHED"), "from ESTABLISHED")
+  local repeated, first_ss, before = 0, nil, 0
+  for i = 2, #rows do
+    if rows[i].cwnd == rows[i - 1].cwnd and rows[i].ssthresh == rows[i - 1].ssthresh then
+      repeated = repeated + 1
+    end
+    if rows[i].ssthresh and not first_ss then
+      first_ss, before = rows[i], rows[i - 1].cwnd
+    end
+  end
+  H.eq(repeated, 0, "no row repeats the one before")
+  H.check(first_ss and first_ss.ssthresh < before, "the loss sets ssthresh below the window it had")
+  H.eq(conn:info().segs_sent, nil, "no core counters for ns-3's TCP")
+  sim:close()
+end)
+
 H.test("the counterfactual two-way handshake, only by name", function()
   local sim = tcplab.sim()
   local node = sim:node("x", { handshake = "two-way (counterfactual)" })

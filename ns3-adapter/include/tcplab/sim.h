@@ -362,9 +362,10 @@ struct tcplab_sim_segment_row {
 int tcplab_sim_segment_row(const tcplab_sim *sim, int64_t row,
                            struct tcplab_sim_segment_row *out);
 
-/* A tcplab connection's congestion state after a change (RFC 5681):
- * the core reports each change of cwnd or ssthresh once, and the first
- * values when the connection is established. ns-3's own TCP has none. */
+/* A connection's congestion state after a change (RFC 5681): tcplab's
+ * core reports each change of cwnd or ssthresh once, and the first values
+ * when the connection is established; ns-3's own TCP reports them through
+ * its traces (not the first window of an accepted socket). */
 struct tcplab_sim_cwnd_row {
   tcplab_time_t time;
   int node, conn;
