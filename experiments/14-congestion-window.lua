@@ -38,7 +38,9 @@
 -- retransmission when the third arrives.
 --
 -- Knobs: delay, rate, bytes (sent by the client), lose (which full-size
--- data segment of the client's is dropped, counted from 1), delayed_ack.
+-- data segment of the client's is dropped, counted from 1), delayed_ack,
+-- tcp ("ns3" runs the client on ns-3's own TCP: compare its cwnd.png;
+-- ns-3 3.37's NewReno adds a segment for every segment an ACK covers).
 -- Output in tcplab.out: the four CSV files, cwnd.png, states.png,
 -- ladder.svg.
 
@@ -50,10 +52,11 @@ local rate = param("rate", "100Mbps") -- fast: cwnd, not the link, limits the cl
 local bytes = param("bytes", 300000)
 local lose = param("lose", 30)
 local delayed_ack = param("delayed_ack", true)
+local tcp = param("tcp", "tcplab")
 local MSS = 1460 -- the nodes' default MSS (1460 octets) on both sides
 
 local sim = tcplab.sim{}
-local client = sim:node("client")
+local client = sim:node("client", { tcp = tcp, mss = MSS })
 local server = sim:node("server", { delayed_ack = delayed_ack })
 local link = sim:link(client, server, { rate = rate, delay = delay })
 link:drop{ from = client, flags = "ACK", len = MSS, nth = lose }
@@ -85,11 +88,17 @@ local at_loss
 for i, r in ipairs(rows) do
   if r.ssthresh and not at_loss then at_loss = i end
 end
+-- ns-3's TCP reports ssthresh and cwnd apart: take the last row of that
+-- instant.
+local settled = at_loss
+while rows[settled + 1] and rows[settled + 1].time_s == rows[at_loss].time_s do
+  settled = settled + 1
+end
 local function segs(b) return ("%.1f"):format(b / MSS) end
 print(("cwnd in segments of %d bytes: %s when established, %s when the third duplicate "
   .. "ACK came; then ssthresh %s and cwnd %s; %s at the end")
-  :format(MSS, segs(rows[1].cwnd), segs(rows[at_loss - 1].cwnd), segs(rows[at_loss].ssthresh),
-    segs(rows[at_loss].cwnd), segs(rows[#rows].cwnd)))
+  :format(MSS, segs(rows[1].cwnd), segs(rows[at_loss - 1].cwnd), segs(rows[settled].ssthresh),
+    segs(rows[settled].cwnd), segs(rows[#rows].cwnd)))
 
 assert(sim:write_csv(tcplab.out))
 sim:plot_cwnd(tcplab.out .. "/cwnd.png", {

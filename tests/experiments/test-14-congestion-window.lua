@@ -138,10 +138,26 @@ local function check(label, p)
   E.nonempty(dir .. "/states.png", "state timeline plot")
 end
 
+-- The same path with the client on ns-3's own TCP: its rows are there
+-- to compare (its algorithm is ns-3's, so only what both share is checked).
+local function check_ns3(label)
+  local _, dir = E.run(label, { tcp = "ns3" })
+  local R = E.results(dir)
+  local rows = E.where(R.cwnd, { node = "client" })
+  E.eq(rows[1] and rows[1].cwnd, 10 * MSS, "ns-3: cwnd starts at 10 segments too")
+  E.eq(rows[1].t, E.entered(R, "client", "ESTABLISHED", R.connections[1].flow), "ns-3: from ESTABLISHED")
+  local set
+  for _, r in ipairs(rows) do set = set or r.ssthresh end
+  E.check(set ~= nil, "ns-3: the loss sets ssthresh")
+  E.eq(E.first(R.connections, { node = "client" }).retransmissions, 1, "ns-3: one retransmission")
+  E.nonempty(dir .. "/cwnd.png", "ns-3: cwnd plot")
+end
+
 local BPS = 100000000
 check("defaults", { sets = {}, bytes = 300000, bps = BPS, after_first_flight = 16 })
 check("no-delayed-ack", { sets = { delayed_ack = false }, bytes = 300000, bps = BPS,
   after_first_flight = 20 })
 check("other-loss", { sets = { lose = 50, bytes = 500000, delay = "10ms" }, bytes = 500000,
   bps = BPS, after_first_flight = 16 })
+check_ns3("ns3-client")
 E.done()
