@@ -744,9 +744,6 @@ void Sim::OnCoreTrace(int node, const tcplab_trace_event *ev) {
   c.established = st->established;
   c.closeAt = st->close_called;
   c.closed = st->closed;
-  c.synTx = st->syn_tx;
-  c.retrans = st->retransmissions;
-  c.bytesSent = st->bytes_sent;
   c.bytesReceived = st->bytes_received;
   c.counters = *st;
   if (c.flow < 0) {
@@ -878,12 +875,12 @@ void Sim::OnNativeCongestion(int id, const uint32_t *newCwnd,
   if (ssthresh) {
     c.nativeSsthresh = std::min(*ssthresh, TCPLAB_WINDOW_MAX);
   }
-  bool same = c.nativeRows > 0 && c.nativeCwnd == c.nativeRowCwnd &&
+  // Nothing recorded yet is cwnd 0, which no row has.
+  bool same = c.nativeCwnd == c.nativeRowCwnd &&
               c.nativeSsthresh == c.nativeRowSsthresh;
   if (c.flow >= 0 && !c.ended && c.nativeCwnd > 0 && !same) {
     cwnd.push_back(
         {Now(), c.node, c.id, c.flow, c.nativeCwnd, c.nativeSsthresh});
-    c.nativeRows++;
     c.nativeRowCwnd = c.nativeCwnd;
     c.nativeRowSsthresh = c.nativeSsthresh;
   }
@@ -949,9 +946,9 @@ void Sim::ConnInfo(int id, struct tcplab_sim_conn_info *out) const {
                            c.established >= c.open
                        ? c.established - c.open
                        : TCPLAB_TIME_NEVER;
-  out->syn_tx = c.synTx;
-  out->retransmissions = c.retrans;
-  out->bytes_sent = c.bytesSent;
+  out->syn_tx = c.counters.syn_tx;
+  out->retransmissions = c.counters.retransmissions;
+  out->bytes_sent = c.counters.bytes_sent;
   out->bytes_received = c.bytesReceived;
   out->error = c.error;
   out->counters = c.counters;

@@ -155,12 +155,11 @@ struct ConnRec {
   /* summary */
   tcplab_time_t open = TCPLAB_TIME_NEVER, established = TCPLAB_TIME_NEVER;
   tcplab_time_t closeAt = TCPLAB_TIME_NEVER, closed = TCPLAB_TIME_NEVER;
-  uint32_t synTx = 0, retrans = 0;
-  uint64_t bytesSent = 0, bytesReceived = 0;
+  uint64_t bytesReceived = 0; /* native: counted here; tcplab: the core's */
   struct tcplab_conn_stats counters {}; /* the core's, as last reported */
   /* ns-3's TCP: cwnd and ssthresh as last traced, and as last recorded */
   uint32_t nativeCwnd = 0, nativeSsthresh = TCPLAB_WINDOW_MAX;
-  uint32_t nativeRowCwnd = 0, nativeRowSsthresh = 0, nativeRows = 0;
+  uint32_t nativeRowCwnd = 0, nativeRowSsthresh = 0;
   int error = 0;
   bool ended = false;
   /* application */
