@@ -713,6 +713,93 @@ static void test_receive_window_closes_and_reopens(void **state) {
          SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 4100, .wnd = 3900));
 }
 
+/* The same window, read in place: tcplab_conn_peek shows the bytes where
+ * they lie and tcplab_conn_consume opens the window as tcplab_conn_recv
+ * does, update for update. */
+static void test_peek_and_consume(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = established_rcv_buf(h, 4000);
+  const void *data = c; /* overwritten with NULL when nothing is there */
+  assert_int_equal(tcplab_conn_peek(c, 0, &data), 0);
+  assert_null(data);
+  feed(h, MS(200), SEG(.flags = ACK, PEERS(0, MSS)));
+  expect(h, MS(200),
+         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + MSS, .wnd = 2540));
+  feed(h, MS(201), SEG(.flags = ACK, PEERS(MSS, MSS)));
+  expect(
+      h, MS(201),
+      SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 2 * MSS, .wnd = 1080));
+  feed(h, MS(202), SEG(.flags = PSH | ACK, PEERS(2 * MSS, 1080)));
+  expect(h, MS(202),
+         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 4000, WND_ZERO));
+  advance(h, MS(300));
+  assert_int_equal(tcplab_conn_peek(c, 0, &data), 4000);
+  assert_memory_equal(data, peer_stream, 4000);
+  assert_int_equal(tcplab_conn_peek(c, 3999, &data), 1);
+  assert_memory_equal(data, peer_stream + 3999, 1);
+  assert_int_equal(tcplab_conn_peek(c, 4000, &data), 0);
+  assert_null(data);
+  /* Peeking takes nothing: the window stays shut. */
+  assert_int_equal(tcplab_conn_readable(c), 4000);
+  expect_nothing(h, MS(300));
+  assert_int_equal(tcplab_conn_consume(c, MS(300), 0), 0);
+  assert_int_equal(tcplab_conn_consume(c, MS(300), 1000), 1000);
+  expect_nothing(h, MS(300)); /* 1000 < min(2000, 1460) */
+  assert_int_equal(tcplab_conn_consume(c, MS(300), 460), 460);
+  expect(h, MS(300),
+         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 4000, .wnd = 1460));
+  assert_int_equal(tcplab_conn_peek(c, 0, &data), 2540);
+  assert_memory_equal(data, peer_stream + 1460, 2540);
+  /* More than is there is refused, and nothing is taken. */
+  assert_int_equal(tcplab_conn_consume(c, MS(300), 2541), TCPLAB_ERR_INVAL);
+  assert_int_equal(tcplab_conn_readable(c), 2540);
+  expect_nothing(h, MS(300));
+  assert_int_equal(tcplab_conn_consume(c, MS(300), 2540), 2540);
+  expect(h, MS(300),
+         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 4000, .wnd = 4000));
+  assert_int_equal(tcplab_conn_readable(c), 0);
+}
+
+/* The receive buffer is a ring: unread bytes that run past the end of its
+ * storage are peeked in two pieces, the second at the front. */
+static void test_peek_wrapped(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = established_rcv_buf(h, 4000);
+  uint8_t buf[2000];
+  feed(h, MS(200), SEG(.flags = ACK, PEERS(0, MSS)));
+  expect(h, MS(200),
+         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + MSS, .wnd = 2540));
+  feed(h, MS(201), SEG(.flags = ACK, PEERS(MSS, MSS)));
+  expect(
+      h, MS(201),
+      SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 2 * MSS, .wnd = 1080));
+  /* 2000 of 2920 read: the 920 left start 2000 bytes into the storage. */
+  assert_int_equal(tcplab_conn_recv(c, MS(210), buf, 2000), 2000);
+  expect(
+      h, MS(210),
+      SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 2 * MSS, .wnd = 3080));
+  /* 1080 of the next 1460 fill the storage to its end, 380 wrap. */
+  feed(h, MS(220), SEG(.flags = ACK, PEERS(2 * MSS, MSS)));
+  expect(
+      h, MS(220),
+      SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 3 * MSS, .wnd = 1620));
+  const void *first, *second;
+  assert_int_equal(tcplab_conn_readable(c), 2380);
+  assert_int_equal(tcplab_conn_peek(c, 0, &first), 2000);
+  assert_memory_equal(first, peer_stream + 2000, 2000);
+  assert_int_equal(tcplab_conn_peek(c, 2000, &second), 380);
+  assert_memory_equal(second, peer_stream + 4000, 380);
+  assert_ptr_equal((const uint8_t *)second + 4000,
+                   (const uint8_t *)first + 2000);
+  assert_int_equal(tcplab_conn_peek(c, 1000, &first), 1000);
+  assert_memory_equal(first, peer_stream + 3000, 1000);
+  assert_int_equal(tcplab_conn_consume(c, MS(230), 2380), 2380);
+  expect(
+      h, MS(230),
+      SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 3 * MSS, .wnd = 4000));
+  assert_int_equal(tcplab_conn_peek(c, 0, &first), 0);
+}
+
 /* 3.8.6.2.2 with a large buffer: 100 octets read do not move the edge,
  * so the next ACK offers the old edge (65435 - 1400 = 64035), not the
  * free space (64135). */
@@ -1562,6 +1649,8 @@ int main(void) {
       TEST(test_read_while_data_held),
       TEST(test_fin_after_gap),
       TEST(test_receive_window_closes_and_reopens),
+      TEST(test_peek_and_consume),
+      TEST(test_peek_wrapped),
       TEST(test_receiver_sws_holds_edge),
       TEST(test_zero_window_probe_and_reopen),
       TEST(test_zero_window_probe_taken),

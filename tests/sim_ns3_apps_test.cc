@@ -25,6 +25,7 @@
 #include <ns3/tcp-socket-factory.h>
 #include <ns3/uinteger.h>
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
@@ -468,6 +469,87 @@ static void close_with_unread_data_resets(void **state) {
   Simulator::Destroy();
 }
 
+/* Recv hands out the core's receive buffer itself (tcplab_conn_peek):
+ * a reader that takes 1000 bytes a millisecond, slower than the 10 Mbit/s
+ * link brings them, leaves data behind, so the buffer's storage fills to
+ * its end and wraps, and some packets are made from two pieces. The
+ * stream still arrives byte for byte. */
+struct Stream {
+  std::vector<uint8_t> sent, got;
+  size_t queued = 0;
+  Ptr<Socket> accepted;
+  int wrapped = 0;
+};
+
+void StreamSend(Stream *st, Ptr<Socket> s, uint32_t) {
+  while (st->queued < st->sent.size() && s->GetTxAvailable() > 0) {
+    size_t n = std::min<size_t>(
+        {st->sent.size() - st->queued, s->GetTxAvailable(), 3000});
+    Ptr<Packet> p =
+        Create<Packet>(st->sent.data() + st->queued, static_cast<uint32_t>(n));
+    assert_int_equal(s->Send(p, 0), static_cast<int>(n));
+    st->queued += n;
+  }
+  if (st->queued == st->sent.size()) {
+    s->SetSendCallback(MakeNullCallback<void, Ptr<Socket>, uint32_t>());
+    s->Close();
+  }
+}
+
+void StreamRead(Stream *st) {
+  if (st->accepted) {
+    Ptr<TcplabSocket> s = DynamicCast<TcplabSocket>(st->accepted);
+    uint32_t want = std::min<uint32_t>(s->GetRxAvailable(), 1000);
+    const void *data;
+    if (s->GetConn() && tcplab_conn_peek(s->GetConn(), 0, &data) < want) {
+      st->wrapped++;
+    }
+    if (Ptr<Packet> p = s->Recv(1000, 0)) {
+      assert_int_equal(p->GetSize(), want);
+      size_t at = st->got.size();
+      st->got.resize(at + p->GetSize());
+      p->CopyData(st->got.data() + at, p->GetSize());
+    }
+  }
+  if (st->got.size() < st->sent.size()) {
+    Simulator::Schedule(MilliSeconds(1), &StreamRead, st);
+  }
+}
+
+static void recv_in_pieces_keeps_the_stream(void **state) {
+  (void)state;
+  Net n = MakeNet(true, true);
+  Stream st;
+  st.sent.resize(300000);
+  for (size_t i = 0; i < st.sent.size(); i++) {
+    st.sent[i] = static_cast<uint8_t>(i * 131 + i / 251);
+  }
+  Ptr<Socket> l =
+      Socket::CreateSocket(n.nodes.Get(1), TcpSocketFactory::GetTypeId());
+  assert_int_equal(l->Bind(InetSocketAddress(Ipv4Address::GetAny(), 7)), 0);
+  assert_int_equal(l->Listen(), 0);
+  l->SetAcceptCallback(
+      MakeCallback(&AcceptAll),
+      MakeBoundCallback(
+          +[](Stream *x, Ptr<Socket> s, const Address &) { x->accepted = s; },
+          &st));
+  Ptr<Socket> c =
+      Socket::CreateSocket(n.nodes.Get(0), TcpSocketFactory::GetTypeId());
+  assert_int_equal(c->Bind(), 0);
+  c->SetSendCallback(MakeBoundCallback(&StreamSend, &st));
+  Simulator::Schedule(Seconds(0), [&]() {
+    c->Connect(InetSocketAddress(n.ifs.GetAddress(1), 7));
+    StreamSend(&st, c, 0);
+  });
+  Simulator::Schedule(MilliSeconds(1), &StreamRead, &st);
+  Simulator::Stop(Seconds(10));
+  Simulator::Run();
+  assert_int_equal(st.got.size(), st.sent.size());
+  assert_memory_equal(st.got.data(), st.sent.data(), st.sent.size());
+  assert_true(st.wrapped > 0);
+  Simulator::Destroy();
+}
+
 /* A failed test leaves its simulation behind: clear it for the next. */
 static int destroy(void **state) {
   (void)state;
@@ -483,6 +565,7 @@ int main(void) {
       cmocka_unit_test_teardown(closed_port_answers_rst_not_icmp, destroy),
       cmocka_unit_test_teardown(available_counts_are_the_cores, destroy),
       cmocka_unit_test_teardown(close_with_unread_data_resets, destroy),
+      cmocka_unit_test_teardown(recv_in_pieces_keeps_the_stream, destroy),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

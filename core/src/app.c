@@ -46,19 +46,10 @@ int tcplab_conn_send(struct tcplab_conn *c, tcplab_time_t now, const void *data,
   return (int)n;
 }
 
-int tcplab_conn_recv(struct tcplab_conn *c, tcplab_time_t now, void *buf,
-                     size_t cap) {
-  if (cap == 0 || buf == NULL) {
-    return TCPLAB_ERR_INVAL;
-  }
-  if (c->rcvbuf.len == 0) {
-    return c->fin_rcvd ? 0 : TCPLAB_ERR_WOULDBLOCK;
-  }
-  uint32_t n = c->rcvbuf.len;
-  if (cap < n) {
-    n = cap > INT_MAX ? INT_MAX : (uint32_t)cap;
-  }
-  ring_peek(&c->rcvbuf, 0, buf, n);
+/* The reader took n bytes: drop them and tell the peer about the space
+ * when it matters. */
+static void conn_consumed(struct tcplab_conn *c, tcplab_time_t now,
+                          uint32_t n) {
   ring_consume(&c->rcvbuf, n);
   if (c->rcvbuf.len == 0 && c->reass.n == 0) {
     /* Nothing is held past the end either: start again at the front of
@@ -84,6 +75,43 @@ int tcplab_conn_recv(struct tcplab_conn *c, tcplab_time_t now, void *buf,
       conn_send_ack(c, now);
       stack_leave(c->stack);
     }
+  }
+}
+
+int tcplab_conn_recv(struct tcplab_conn *c, tcplab_time_t now, void *buf,
+                     size_t cap) {
+  if (cap == 0 || buf == NULL) {
+    return TCPLAB_ERR_INVAL;
+  }
+  if (c->rcvbuf.len == 0) {
+    return c->fin_rcvd ? 0 : TCPLAB_ERR_WOULDBLOCK;
+  }
+  uint32_t n = c->rcvbuf.len;
+  if (cap < n) {
+    n = cap > INT_MAX ? INT_MAX : (uint32_t)cap;
+  }
+  ring_peek(&c->rcvbuf, 0, buf, n);
+  conn_consumed(c, now, n);
+  return (int)n;
+}
+
+size_t tcplab_conn_peek(const struct tcplab_conn *c, size_t off,
+                        const void **data) {
+  if (off >= c->rcvbuf.len) {
+    *data = NULL;
+    return 0;
+  }
+  uint32_t n;
+  *data = ring_at(&c->rcvbuf, (uint32_t)off, &n);
+  return n;
+}
+
+int tcplab_conn_consume(struct tcplab_conn *c, tcplab_time_t now, size_t n) {
+  if (n > c->rcvbuf.len) {
+    return TCPLAB_ERR_INVAL;
+  }
+  if (n > 0) {
+    conn_consumed(c, now, (uint32_t)n);
   }
   return (int)n;
 }

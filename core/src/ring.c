@@ -71,6 +71,12 @@ void ring_peek(const struct ring *r, uint32_t off, void *out, uint32_t n) {
   memcpy(p + first, r->buf, n - first);
 }
 
+const uint8_t *ring_at(const struct ring *r, uint32_t off, uint32_t *n) {
+  uint32_t start = wrap(r, r->head + off);
+  *n = min_u32(r->len - off, r->size - start);
+  return r->buf + start;
+}
+
 /* Copies the n bytes at storage offset start to out, or data to that
  * offset, wrapping at the end of storage, and sums them. */
 static uint64_t copy_sum(const struct ring *r, uint32_t start, uint8_t *out,

@@ -38,6 +38,9 @@ void ring_release(struct ring *r, const struct tcplab_allocator *a);
 uint32_t ring_push(struct ring *r, const void *data, uint32_t n);
 /* Copies n bytes starting off bytes past the head into out. */
 void ring_peek(const struct ring *r, uint32_t off, void *out, uint32_t n);
+/* Where the data's byte off (< len) is stored; *n is how many data bytes
+ * follow it in one piece. */
+const uint8_t *ring_at(const struct ring *r, uint32_t off, uint32_t *n);
 /* ring_peek that also returns the bytes' one's complement sum (csum.h). */
 uint64_t ring_peek_sum(const struct ring *r, uint32_t off, void *out,
                        uint32_t n);

@@ -303,15 +303,23 @@ Ptr<Packet> TcplabSocket::Recv(uint32_t maxSize, uint32_t flags) {
     return nullptr;
   }
   uint32_t want = std::min(maxSize, avail);
-  std::vector<uint8_t> bytes(want);
-  Ptr<TcplabSocket> self(this);
-  int rc = tcplab_conn_recv(m_conn, Now(), bytes.data(), want);
-  m_tcp->Reschedule();
-  if (rc <= 0) {
-    m_errno = ERROR_AGAIN;
-    return nullptr;
+  // The packet is made from the receive buffer itself, in one piece or,
+  // where the buffer wraps, two: no copy in between.
+  const void *data;
+  size_t n = tcplab_conn_peek(m_conn, 0, &data);
+  n = std::min<size_t>(n, want);
+  Ptr<Packet> p = Create<Packet>(static_cast<const uint8_t *>(data),
+                                 static_cast<uint32_t>(n));
+  if (n < want) {
+    size_t rest = tcplab_conn_peek(m_conn, n, &data);
+    rest = std::min<size_t>(rest, want - n);
+    p->AddAtEnd(Create<Packet>(static_cast<const uint8_t *>(data),
+                               static_cast<uint32_t>(rest)));
   }
-  return Create<Packet>(bytes.data(), static_cast<uint32_t>(rc));
+  Ptr<TcplabSocket> self(this);
+  tcplab_conn_consume(m_conn, Now(), p->GetSize());
+  m_tcp->Reschedule();
+  return p;
 }
 
 Ptr<Packet> TcplabSocket::RecvFrom(uint32_t maxSize, uint32_t flags,

@@ -405,6 +405,21 @@ int tcplab_conn_send(struct tcplab_conn *c, tcplab_time_t now, const void *data,
 int tcplab_conn_recv(struct tcplab_conn *c, tcplab_time_t now, void *buf,
                      size_t cap);
 
+/* Reading in place, without the copy: points *data at the readable bytes
+ * that start off bytes past the oldest unread one and returns how many of
+ * them lie in one piece (the buffer is a ring, so fewer than
+ * tcplab_conn_readable() - off when it wraps; the rest follows at a
+ * larger off). Returns 0, with *data NULL, when off is at or past the end
+ * of the readable bytes. The bytes stay where they are until the next
+ * call on this connection or its stack. */
+size_t tcplab_conn_peek(const struct tcplab_conn *c, size_t off,
+                        const void **data);
+
+/* Marks the first n readable bytes read, as tcplab_conn_recv() does after
+ * copying them: the window opens just the same. Returns n, or
+ * TCPLAB_ERR_INVAL when n is more than tcplab_conn_readable(). */
+int tcplab_conn_consume(struct tcplab_conn *c, tcplab_time_t now, size_t n);
+
 /* Half-close: send FIN after the queued data, keep receiving.
  * Errors: TCPLAB_ERR_STATE (not open, or already shut down). */
 int tcplab_conn_shutdown(struct tcplab_conn *c, tcplab_time_t now);
