@@ -739,6 +739,7 @@ static void test_peek_and_consume(void **state) {
   assert_memory_equal(data, peer_stream + 3999, 1);
   assert_int_equal(tcplab_conn_peek(c, 4000, &data), 0);
   assert_null(data);
+  assert_int_equal(tcplab_conn_peek(c, 0, NULL), 0);
   /* Peeking takes nothing: the window stays shut. */
   assert_int_equal(tcplab_conn_readable(c), 4000);
   expect_nothing(h, MS(300));

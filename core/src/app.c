@@ -97,6 +97,9 @@ int tcplab_conn_recv(struct tcplab_conn *c, tcplab_time_t now, void *buf,
 
 size_t tcplab_conn_peek(const struct tcplab_conn *c, size_t off,
                         const void **data) {
+  if (data == NULL) {
+    return 0;
+  }
   if (off >= c->rcvbuf.len) {
     *data = NULL;
     return 0;

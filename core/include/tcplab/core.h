@@ -410,8 +410,8 @@ int tcplab_conn_recv(struct tcplab_conn *c, tcplab_time_t now, void *buf,
  * them lie in one piece (the buffer is a ring, so fewer than
  * tcplab_conn_readable() - off when it wraps; the rest follows at a
  * larger off). Returns 0, with *data NULL, when off is at or past the end
- * of the readable bytes. The bytes stay where they are until the next
- * call on this connection or its stack. */
+ * of the readable bytes, and 0 when data is NULL. The bytes stay where
+ * they are until the next call on this connection or its stack. */
 size_t tcplab_conn_peek(const struct tcplab_conn *c, size_t off,
                         const void **data);
 
