@@ -120,6 +120,14 @@ struct harness {
   void (*on_readable)(struct harness *h, struct tcplab_conn *c, size_t avail);
 
   bool verbose; /* HARNESS_VERBOSE set: print every event and segment */
+
+  /* Segments built in blocks the harness hands out (tcplab_callbacks
+   * .tx_buffer): on when HARNESS_TX_BUFFER is set, or by a test before
+   * h_restart. tx_refuse: how many of the next requests get NULL. */
+  bool tx_buffer;
+  unsigned tx_refuse;
+  uint8_t *tx_given;
+  size_t tx_given_len;
 };
 
 /* A harness with a stack on LOCAL_ADDR:LOCAL_PORT, talking to

@@ -414,6 +414,38 @@ static void test_stack_input_malformed(void **state) {
   assert_state(c, TCPLAB_ESTABLISHED);
 }
 
+/* A driver's storage for segments (tcplab_callbacks.tx_buffer): each
+ * segment is built in the block asked for, exactly its length (the
+ * harness checks both). With none free the segment is dropped and
+ * counted, and TCP sends it again: here the SYN, after the initial RTO. */
+static void test_tx_buffer_refused(void **state) {
+  struct harness *h = *state;
+  h->tx_buffer = true;
+  h_restart(h, NULL);
+  h->tx_refuse = 1;
+  struct tcplab_conn *c = NULL;
+  assert_int_equal(tcplab_stack_connect(h->stack, 0, LOCAL_ADDR, LOCAL_PORT,
+                                        REMOTE_ADDR, REMOTE_PORT, &c),
+                   TCPLAB_OK);
+  expect_nothing(h, MS(999));
+  assert_state(c, TCPLAB_SYN_SENT);
+  const struct tcplab_stack_stats *st = tcplab_stack_stats(h->stack);
+  assert_int_equal(st->tx_no_buffer, 1);
+  assert_int_equal(st->segs_out, 0);
+  assert_int_equal(tcplab_conn_stats(c)->syn_tx, 1);
+  expect(h, S(1), SEG(.flags = SYN, .seq = LOCAL_ISS));
+  assert_int_equal(st->segs_out, 1);
+  feed(h, S(1) + MS(10),
+       SEG(.flags = SYN | ACK, .seq = REMOTE_ISS, .ack = SND_NXT));
+  expect(h, S(1) + MS(10), SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT));
+  assert_state(c, TCPLAB_ESTABLISHED);
+  assert_int_equal(tcplab_conn_send(c, S(2), "hello", 5), 5);
+  expect(
+      h, S(2),
+      SEG(.flags = PSH | ACK, .seq = SND_NXT, .ack = RCV_NXT, DATA("hello")));
+  assert_int_equal(st->tx_no_buffer, 1);
+}
+
 /* The per-connection record of the handshake. */
 static void test_conn_stats(void **state) {
   struct harness *h = *state;
@@ -489,6 +521,7 @@ int main(void) {
       TEST(test_connect_invalid),
       TEST(test_stack_new_invalid),
       TEST(test_stack_input_malformed),
+      TEST(test_tx_buffer_refused),
       TEST(test_conn_stats),
       TEST(test_trace_counts_segments),
       TEST(test_buffer_queries),

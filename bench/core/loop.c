@@ -137,6 +137,7 @@ struct net {
    * it lies in is freed only once the input has returned. */
   bool busy;
   size_t busy_slot;
+  size_t pending; /* the slot given to the segment being built */
   uint8_t *retired;
   uint64_t delivered;
   net_pump_fn pump;
@@ -175,13 +176,12 @@ static bool grow(struct net *n) {
   return true;
 }
 
-static void on_output(void *user_data, tcplab_time_t now, uint32_t src,
-                      uint32_t dst, const uint8_t *bytes, size_t len) {
+/* The stacks build each segment straight into the next free slot
+ * (tcplab_callbacks.tx_buffer), so putting it on the wire is a matter of
+ * counting it in. */
+static uint8_t *on_tx_buffer(void *user_data, size_t len) {
   struct net_host *h = user_data;
   struct net *n = h->net;
-  (void)now;
-  if (n->tap)
-    n->tap(n->tap_arg, h->index, bytes, len);
   size_t i = n->head + n->len;
   i = i < n->cap ? i : i - n->cap;
   if (n->len == n->cap || (n->busy && i == n->busy_slot)) {
@@ -191,9 +191,22 @@ static void on_output(void *user_data, tcplab_time_t now, uint32_t src,
   }
   if (len > n->slot_bytes)
     abort();
+  n->pending = i;
+  return n->bytes + i * n->slot_bytes;
+}
+
+static void on_output(void *user_data, tcplab_time_t now, uint32_t src,
+                      uint32_t dst, const uint8_t *bytes, size_t len) {
+  struct net_host *h = user_data;
+  struct net *n = h->net;
+  (void)now;
+  size_t i = n->pending;
+  if (bytes != n->bytes + i * n->slot_bytes)
+    abort(); /* every segment is built in the slot on_tx_buffer gave */
+  if (n->tap)
+    n->tap(n->tap_arg, h->index, bytes, len);
   n->len++;
   n->slots[i] = (struct slot){src, dst, (uint32_t)len, 1 - h->index};
-  memcpy(n->bytes + i * n->slot_bytes, bytes, len);
 }
 
 /* ------------------------------------------------------------- the net */
@@ -208,6 +221,7 @@ struct net *net_new(const struct tcplab_config cfg[2],
   n->slot_bytes = TCPLAB_HEADER_MAX + mss;
   struct tcplab_callbacks c = *cb;
   c.output = on_output;
+  c.tx_buffer = on_tx_buffer;
   for (int i = 0; i < 2; i++) {
     n->host[i] = (struct net_host){n, i, app};
     if (tcplab_stack_new(&cfg[i], &c, alloc[i], &n->host[i], &n->stack[i]) !=

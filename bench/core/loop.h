@@ -5,10 +5,11 @@
  *
  * It is deliberately simpler than the tests' harness (no loss, no delay,
  * no records): what it costs is part of every figure, so it does as
- * little as a caller of the core possibly can, namely one copy of each
- * segment into the queue, because a stack's output buffer is valid only
- * during the output call and delivering there would re-enter the other
- * stack in the middle of its own processing.
+ * little as a caller of the core possibly can. The stacks build their
+ * segments in the queue's own slots (tcplab_callbacks.tx_buffer), as
+ * they would in a driver's packet buffers, so nothing is copied onto
+ * this wire; the queue is needed because delivering in the output call
+ * would re-enter the other stack in the middle of its own processing.
  */
 #ifndef TCPLAB_BENCH_LOOP_H
 #define TCPLAB_BENCH_LOOP_H
@@ -65,8 +66,8 @@ struct net_host {
 };
 
 /* Creates the two stacks (host 0 and host 1) with cfg[i] and allocator
- * alloc[i] (NULL: malloc), and the callbacks cb for both (output is
- * replaced by the network's own). Returns NULL on failure. */
+ * alloc[i] (NULL: malloc), and the callbacks cb for both (output and
+ * tx_buffer are replaced by the network's own). Returns NULL on failure. */
 struct net *net_new(const struct tcplab_config cfg[2],
                     const struct tcplab_allocator *alloc[2],
                     const struct tcplab_callbacks *cb, void *app);

@@ -186,7 +186,6 @@ struct tcplab_stack {
   uint32_t next_port; /* ephemeral port cursor */
   uint8_t *txbuf;     /* one segment being encoded: header + MSS */
   size_t txcap;
-  uint8_t *stage; /* payload staging, MSS bytes (after txbuf) */
 };
 
 /* Memory, through the stack's allocator. */

@@ -26,19 +26,33 @@ uint8_t wscale_for(uint32_t buf) {
   return shift;
 }
 
-/* payload_sum, if not NULL, is the sum of seg's payload (csum.h). */
+/* Where a segment of len bytes is built: the driver's storage if it
+ * offers some (NULL when it has none free), else the stack's own. */
+static uint8_t *tx_storage(struct tcplab_stack *s, size_t len) {
+  if (s->cb.tx_buffer == NULL) {
+    return s->txbuf;
+  }
+  uint8_t *buf = s->cb.tx_buffer(s->user_data, len);
+  if (buf == NULL) {
+    s->stats.tx_no_buffer++;
+  }
+  return buf;
+}
+
+/* Encodes seg into buf, which holds cap bytes, and hands it to output.
+ * payload_sum, if not NULL, is the sum of seg's payload (csum.h). */
 static void emit(struct tcplab_stack *s, tcplab_time_t now,
                  struct tcplab_endpoint local, struct tcplab_endpoint remote,
-                 const struct tcplab_segment *seg,
+                 const struct tcplab_segment *seg, uint8_t *buf, size_t cap,
                  const uint64_t *payload_sum) {
-  size_t n = segment_encode(seg, local.addr, remote.addr, s->txbuf, s->txcap,
-                            payload_sum);
-  /* txbuf holds a maximum header plus one MSS, the most we ever send. */
+  size_t n =
+      segment_encode(seg, local.addr, remote.addr, buf, cap, payload_sum);
+  /* A segment is never longer than a maximum header plus one MSS. */
   if (n == 0) {
     return;
   }
   s->stats.segs_out++;
-  s->cb.output(s->user_data, now, local.addr, remote.addr, s->txbuf, n);
+  s->cb.output(s->user_data, now, local.addr, remote.addr, buf, n);
 }
 
 void send_rst_raw(struct tcplab_stack *s, tcplab_time_t now,
@@ -51,7 +65,10 @@ void send_rst_raw(struct tcplab_stack *s, tcplab_time_t now,
       .ack = ack,
       .flags = flags,
   };
-  emit(s, now, local, remote, &seg, NULL);
+  uint8_t *buf = tx_storage(s, TCPLAB_HEADER_MIN);
+  if (buf != NULL) {
+    emit(s, now, local, remote, &seg, buf, TCPLAB_HEADER_MIN, NULL);
+  }
 }
 
 void conn_trace_cwnd(struct tcplab_conn *c, tcplab_time_t now) {
@@ -104,16 +121,18 @@ void conn_send_segment(struct tcplab_conn *c, tcplab_time_t now, uint8_t flags,
       seg.opt.wscale = wscale_for(s->cfg.rcv_buf);
     }
   }
+  size_t hlen = segment_header_len(&seg);
+  uint8_t *buf = tx_storage(s, hlen + len);
   uint64_t payload_sum = 0; /* summed while copied: one pass over it */
   if (len > 0) {
     c->snd_last = now;
-    /* Copied straight to where encode wants it, behind the header (a
-     * segment with data carries no options, so that is 20 bytes in); a
-     * SYN's data would go through the staging area. */
-    uint8_t *at = syn ? s->stage : s->txbuf + TCPLAB_HEADER_MIN;
-    payload_sum = ring_peek_sum(&c->sndbuf, seq - c->sb_seq, at, (uint32_t)len);
-    seg.payload = at;
     seg.len = len;
+    if (buf != NULL) {
+      /* Copied straight to where encode wants it, behind the header. */
+      seg.payload = buf + hlen;
+      payload_sum =
+          ring_peek_sum(&c->sndbuf, seq - c->sb_seq, buf + hlen, (uint32_t)len);
+    }
   }
 
   /* The segment being processed is traced before any answer to it. */
@@ -156,7 +175,10 @@ void conn_send_segment(struct tcplab_conn *c, tcplab_time_t now, uint8_t flags,
     }
   }
   c->stats.segs_sent++;
-  emit(s, now, c->local, c->remote, &seg, &payload_sum);
+  if (buf != NULL) {
+    emit(s, now, c->local, c->remote, &seg, buf,
+         s->cb.tx_buffer ? hlen + len : s->txcap, &payload_sum);
+  }
 }
 
 /* A bare ACK carries SND.MAX: RFC 9293's SND.NXT never moves back, and

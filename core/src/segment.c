@@ -195,10 +195,14 @@ static uint8_t *put_options(uint8_t *p, const struct tcplab_options *opt) {
   return p;
 }
 
+size_t segment_header_len(const struct tcplab_segment *seg) {
+  return TCPLAB_HEADER_MIN + options_len(&seg->opt);
+}
+
 size_t segment_encode(const struct tcplab_segment *seg, uint32_t src,
                       uint32_t dst, uint8_t *buf, size_t cap,
                       const uint64_t *payload_sum) {
-  size_t hlen = TCPLAB_HEADER_MIN + options_len(&seg->opt);
+  size_t hlen = segment_header_len(seg);
   /* The pseudo-header's TCP length is 16 bits: nothing longer can be
    * checksummed or carried by IPv4. */
   if (seg->len > UINT16_MAX - hlen || hlen + seg->len > cap)

@@ -13,6 +13,8 @@
 size_t segment_encode(const struct tcplab_segment *seg, uint32_t src,
                       uint32_t dst, uint8_t *bytes, size_t cap,
                       const uint64_t *payload_sum);
+/* Header length of seg with its options: where its payload starts. */
+size_t segment_header_len(const struct tcplab_segment *seg);
 /* Whether the len bytes of a segment, whose last payload_len bytes sum
  * to payload_sum, carry a right checksum. */
 bool segment_checksum_ok(uint32_t src, uint32_t dst, const uint8_t *bytes,

@@ -161,13 +161,12 @@ int tcplab_stack_new(const struct tcplab_config *cfg,
   s->nbuckets = 64;
   s->buckets = stack_alloc(s, s->nbuckets * sizeof *s->buckets);
   s->txcap = TCPLAB_HEADER_MAX + cfg->mss;
-  s->txbuf = stack_alloc(s, s->txcap + cfg->mss);
+  s->txbuf = stack_alloc(s, s->txcap);
   if (s->buckets == NULL || s->txbuf == NULL || timer_init(s) != TCPLAB_OK) {
     tcplab_stack_del(s);
     return TCPLAB_ERR_NOMEM;
   }
   memset(s->buckets, 0, s->nbuckets * sizeof *s->buckets);
-  s->stage = s->txbuf + s->txcap;
   *out = s;
   return TCPLAB_OK;
 }

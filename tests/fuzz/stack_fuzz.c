@@ -139,7 +139,13 @@ struct host {
   struct tcplab_conn *conns[MAX_CONNS]; /* the application's handles */
   size_t nconns;
 
-  uint64_t outputs;   /* output callbacks */
+  uint64_t outputs; /* output callbacks */
+  /* B builds its segments in blocks of exactly their length that it
+   * hands out (tx_buffer), and once set up refuses one request in 23. */
+  uint8_t *tx_given;
+  size_t tx_given_len;
+  uint64_t tx_asked, tx_refused;
+  bool tx_refusing;
   uint64_t created;   /* connections first seen in the trace */
   uint64_t ended;     /* closed callbacks */
   uint64_t max_id;    /* highest connection or listener id seen */
@@ -298,11 +304,38 @@ static void check_emitted(struct host *h, uint32_t src, uint32_t dst,
   CHECK(!(seg->opt.present & TCPLAB_OPT_MSS) || (f & TCPLAB_SYN));
 }
 
+static uint8_t *cb_tx_buffer(void *user_data, size_t len) {
+  struct host *h = user_data;
+  CHECK(h->tx_given == NULL);
+  CHECK(len >= TCPLAB_HEADER_MIN && len <= TCPLAB_HEADER_MAX + h->cfg.mss);
+  if (h->tx_refusing && ++h->tx_asked % 23 == 0) {
+    h->tx_refused++;
+    return NULL;
+  }
+  h->tx_given = malloc(len);
+  CHECK(h->tx_given != NULL);
+  h->tx_given_len = len;
+  return h->tx_given;
+}
+
+static void output(struct host *h, tcplab_time_t now, uint32_t src,
+                   uint32_t dst, const uint8_t *bytes, size_t len);
+
 static void cb_output(void *user_data, tcplab_time_t now, uint32_t src,
                       uint32_t dst, const uint8_t *bytes, size_t len) {
   struct host *h = user_data;
+  output(h, now, src, dst, bytes, len);
+  free(h->tx_given); /* B's block, once the segment is queued */
+  h->tx_given = NULL;
+}
+
+static void output(struct host *h, tcplab_time_t now, uint32_t src,
+                   uint32_t dst, const uint8_t *bytes, size_t len) {
   struct tcplab_segment seg;
   CHECK(now == w.now);
+  if (h == &w.b) {
+    CHECK(bytes == h->tx_given && len == h->tx_given_len);
+  }
   check_emitted(h, src, dst, bytes, len, &seg);
   h->outputs++;
   if (h == &w.a && !(seg.flags & TCPLAB_RST)) {
@@ -443,6 +476,7 @@ static void cb_closed(void *user_data, struct tcplab_conn *c, int error) {
 static void check_host(struct host *h) {
   const struct tcplab_stack_stats *st = tcplab_stack_stats(h->s);
   CHECK(st->segs_out == h->outputs);
+  CHECK(st->tx_no_buffer == h->tx_refused);
   CHECK(st->segs_in == h->segs_in);
   uint64_t bad = 0;
   for (int i = 0; i < TCPLAB_MALFORMED_COUNT; i++)
@@ -803,7 +837,10 @@ static void host_new(struct host *h, const char *name, uint32_t addr,
   h->out = out;
   h->cfg = *cfg;
   struct tcplab_allocator alloc = {fz_malloc, fz_free, h};
-  CHECK(tcplab_stack_new(cfg, &callbacks, &alloc, h, &h->s) == TCPLAB_OK);
+  struct tcplab_callbacks cb = callbacks;
+  if (h == &w.b)
+    cb.tx_buffer = cb_tx_buffer;
+  CHECK(tcplab_stack_new(cfg, &cb, &alloc, h, &h->s) == TCPLAB_OK);
 }
 
 /* Configuration byte c0 shapes A, c1 the applications and B. */
@@ -865,6 +902,7 @@ static void setup(uint8_t c0, uint8_t c1) {
   while (deliver(&w.a, false)) {
   }
   w.a.auto_accept = !(c1 & 0x01); /* from now on, as the input says */
+  w.b.tx_refusing = true;
   check_all();
 }
 

@@ -302,6 +302,13 @@ struct tcplab_callbacks {
    * whole segment with its checksum; valid only during the call. */
   void (*output)(void *user_data, tcplab_time_t now, uint32_t src, uint32_t dst,
                  const uint8_t *bytes, size_t len);
+  /* Optional, for a driver with packet buffers of its own: storage for
+   * the next segment, len bytes. The core builds the segment there and
+   * passes the same pointer to output, so the driver need not copy it.
+   * NULL drops the segment, as a full transmit queue would (counted in
+   * tx_no_buffer; TCP sends it again). It must not call into the stack.
+   * Without it segments are built in a buffer of the stack's own. */
+  uint8_t *(*tx_buffer)(void *user_data, size_t len);
   /* Optional. Every state transition and segment (see above). */
   void (*trace)(void *user_data, const struct tcplab_trace_event *ev);
   /* Optional. A connection reached ESTABLISHED on listener l and waits in
@@ -331,6 +338,7 @@ struct tcplab_stack_stats {
   uint64_t challenge_acks; /* RFC 5961 challenge ACKs sent */
   uint64_t conns_active;   /* connections alive now */
   uint64_t conns_total;    /* connections ever created */
+  uint64_t tx_no_buffer;   /* segments dropped: tx_buffer returned NULL */
 };
 
 /* Creates a stack. cfg NULL means defaults; alloc NULL means malloc/free.
