@@ -120,25 +120,23 @@ struct slot {
   uint32_t src, dst;
   uint32_t len;
   int to;
+  uint8_t *buf; /* slot_bytes of storage, the segment at the front */
 };
 
 struct net {
   struct net_host host[2];
   struct tcplab_stack *stack[2];
   tcplab_time_t now;
-  /* A ring of fixed-size slots; headers and bytes are kept apart so the
-   * headers stay dense. */
+  /* A ring of segments in flight, and the buffers free for new ones.
+   * Buffers never move: the one being delivered is read in place. */
   struct slot *slots;
-  uint8_t *bytes;
-  size_t slot_bytes;
   size_t head, len, cap;
-  /* The slot being delivered is read in place, not copied: while its
-   * input runs the ring grows rather than write over it, and an old ring
-   * it lies in is freed only once the input has returned. */
-  bool busy;
-  size_t busy_slot;
-  size_t pending; /* the slot given to the segment being built */
-  uint8_t *retired;
+  size_t slot_bytes;
+  /* Freed buffers are taken last in, first out: the one a segment was
+   * just read from is still in the cache when the next is built in it. */
+  uint8_t **free_bufs;
+  size_t nfree, free_cap;
+  uint8_t *pending; /* the buffer given to the segment being built */
   uint64_t delivered;
   net_pump_fn pump;
   void *pump_arg;
@@ -146,53 +144,38 @@ struct net {
   void *tap_arg;
 };
 
+/* Room for twice the segments in flight, and as many free buffers. */
 static bool grow(struct net *n) {
   size_t cap = n->cap ? n->cap * 2 : 256;
   struct slot *slots = malloc(cap * sizeof *slots);
-  uint8_t *bytes = malloc(cap * n->slot_bytes);
-  if (slots == NULL || bytes == NULL) {
+  uint8_t **free_bufs = realloc(n->free_bufs, cap * sizeof *free_bufs);
+  if (free_bufs != NULL)
+    n->free_bufs = free_bufs;
+  if (slots == NULL || free_bufs == NULL) {
     free(slots);
-    free(bytes);
     return false;
   }
-  /* Unwrap the old ring into the start of the new one. */
-  for (size_t i = 0; i < n->len; i++) {
-    size_t j = (n->head + i) % n->cap;
-    slots[i] = n->slots[j];
-    memcpy(bytes + i * n->slot_bytes, n->bytes + j * n->slot_bytes,
-           n->slots[j].len);
-  }
+  for (size_t i = 0; i < n->len; i++)
+    slots[i] = n->slots[(n->head + i) % n->cap];
   free(n->slots);
-  if (n->busy) {
-    n->retired = n->bytes; /* holds the segment being delivered */
-    n->busy = false;
-  } else {
-    free(n->bytes);
-  }
   n->slots = slots;
-  n->bytes = bytes;
   n->head = 0;
   n->cap = cap;
   return true;
 }
 
-/* The stacks build each segment straight into the next free slot
+/* The stacks build each segment straight into a queue buffer
  * (tcplab_callbacks.tx_buffer), so putting it on the wire is a matter of
  * counting it in. */
 static uint8_t *on_tx_buffer(void *user_data, size_t len) {
   struct net_host *h = user_data;
   struct net *n = h->net;
-  size_t i = n->head + n->len;
-  i = i < n->cap ? i : i - n->cap;
-  if (n->len == n->cap || (n->busy && i == n->busy_slot)) {
-    if (!grow(n))
-      abort(); /* a benchmark that cannot queue a segment measures nothing */
-    i = n->len;
-  }
-  if (len > n->slot_bytes)
+  if (len > n->slot_bytes || (n->len == n->cap && !grow(n)))
+    abort(); /* a benchmark that cannot queue a segment measures nothing */
+  n->pending = n->nfree > 0 ? n->free_bufs[--n->nfree] : malloc(n->slot_bytes);
+  if (n->pending == NULL)
     abort();
-  n->pending = i;
-  return n->bytes + i * n->slot_bytes;
+  return n->pending;
 }
 
 static void on_output(void *user_data, tcplab_time_t now, uint32_t src,
@@ -200,13 +183,16 @@ static void on_output(void *user_data, tcplab_time_t now, uint32_t src,
   struct net_host *h = user_data;
   struct net *n = h->net;
   (void)now;
-  size_t i = n->pending;
-  if (bytes != n->bytes + i * n->slot_bytes)
-    abort(); /* every segment is built in the slot on_tx_buffer gave */
+  if (bytes != n->pending)
+    abort(); /* every segment is built where on_tx_buffer said */
   if (n->tap)
     n->tap(n->tap_arg, h->index, bytes, len);
+  size_t i = n->head + n->len;
+  i = i < n->cap ? i : i - n->cap;
   n->len++;
-  n->slots[i] = (struct slot){src, dst, (uint32_t)len, 1 - h->index};
+  n->slots[i] =
+      (struct slot){src, dst, (uint32_t)len, 1 - h->index, n->pending};
+  n->pending = NULL;
 }
 
 /* ------------------------------------------------------------- the net */
@@ -242,8 +228,12 @@ void net_free(struct net *n) {
     return;
   tcplab_stack_del(n->stack[0]);
   tcplab_stack_del(n->stack[1]);
+  for (size_t i = 0; i < n->len; i++)
+    free(n->slots[(n->head + i) % n->cap].buf);
+  for (size_t i = 0; i < n->nfree; i++)
+    free(n->free_bufs[i]);
   free(n->slots);
-  free(n->bytes);
+  free(n->free_bufs);
   free(n);
 }
 
@@ -271,19 +261,16 @@ uint64_t net_delivered(const struct net *n) {
 
 /* Delivers the oldest queued segment, in place (see struct net). */
 static void deliver_one(struct net *n) {
-  size_t i = n->head;
-  struct slot s = n->slots[i];
+  struct slot s = n->slots[n->head];
   n->head = n->head + 1 == n->cap ? 0 : n->head + 1;
   n->len--;
-  n->busy = true;
-  n->busy_slot = i;
-  int rc = tcplab_stack_input(n->stack[s.to], n->now, s.src, s.dst,
-                              n->bytes + i * n->slot_bytes, s.len);
+  int rc =
+      tcplab_stack_input(n->stack[s.to], n->now, s.src, s.dst, s.buf, s.len);
   if (rc != TCPLAB_OK)
     abort(); /* the stacks only ever exchange valid segments */
-  n->busy = false;
-  free(n->retired);
-  n->retired = NULL;
+  /* Room for it: a buffer is made only when none is free, so there are
+   * never more of them than slots. */
+  n->free_bufs[n->nfree++] = s.buf;
   n->delivered++;
   if (n->pump)
     n->pump(n, n->pump_arg);
