@@ -676,13 +676,9 @@ static struct tcplab_conn *established_rcv_buf(struct harness *h,
   return fx_established(h);
 }
 
-/* The window is the free buffer; it closes to zero as unread data fills
- * the buffer. Reading reopens it, but the edge moves only once it can
- * move by min(buffer/2, MSS) (receiver SWS avoidance, 3.8.6.2.2), and
- * then a window update is sent at once. */
-static void test_receive_window_closes_and_reopens(void **state) {
-  struct harness *h = *state;
-  struct tcplab_conn *c = established_rcv_buf(h, 4000);
+/* Two full segments into a 4000-byte buffer nobody reads: the window
+ * offered shrinks to 2540, then 1080. */
+static void fill_two_segments(struct harness *h) {
   feed(h, MS(200), SEG(.flags = ACK, PEERS(0, MSS)));
   expect(h, MS(200),
          SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + MSS, .wnd = 2540));
@@ -690,9 +686,24 @@ static void test_receive_window_closes_and_reopens(void **state) {
   expect(
       h, MS(201),
       SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 2 * MSS, .wnd = 1080));
+}
+
+/* And the last 1080: the window is shut. */
+static void fill_4000(struct harness *h) {
+  fill_two_segments(h);
   feed(h, MS(202), SEG(.flags = PSH | ACK, PEERS(2 * MSS, 1080)));
   expect(h, MS(202),
          SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 4000, WND_ZERO));
+}
+
+/* The window is the free buffer; it closes to zero as unread data fills
+ * the buffer. Reading reopens it, but the edge moves only once it can
+ * move by min(buffer/2, MSS) (receiver SWS avoidance, 3.8.6.2.2), and
+ * then a window update is sent at once. */
+static void test_receive_window_closes_and_reopens(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = established_rcv_buf(h, 4000);
+  fill_4000(h);
   /* A probe octet does not fit: acknowledged, not taken. */
   feed(h, MS(250), SEG(.flags = ACK, PEERS(4000, 1)));
   expect(h, MS(250),
@@ -722,16 +733,7 @@ static void test_peek_and_consume(void **state) {
   const void *data = c; /* overwritten with NULL when nothing is there */
   assert_int_equal(tcplab_conn_peek(c, 0, &data), 0);
   assert_null(data);
-  feed(h, MS(200), SEG(.flags = ACK, PEERS(0, MSS)));
-  expect(h, MS(200),
-         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + MSS, .wnd = 2540));
-  feed(h, MS(201), SEG(.flags = ACK, PEERS(MSS, MSS)));
-  expect(
-      h, MS(201),
-      SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 2 * MSS, .wnd = 1080));
-  feed(h, MS(202), SEG(.flags = PSH | ACK, PEERS(2 * MSS, 1080)));
-  expect(h, MS(202),
-         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 4000, WND_ZERO));
+  fill_4000(h);
   advance(h, MS(300));
   assert_int_equal(tcplab_conn_peek(c, 0, &data), 4000);
   assert_memory_equal(data, peer_stream, 4000);
@@ -767,13 +769,7 @@ static void test_peek_wrapped(void **state) {
   struct harness *h = *state;
   struct tcplab_conn *c = established_rcv_buf(h, 4000);
   uint8_t buf[2000];
-  feed(h, MS(200), SEG(.flags = ACK, PEERS(0, MSS)));
-  expect(h, MS(200),
-         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + MSS, .wnd = 2540));
-  feed(h, MS(201), SEG(.flags = ACK, PEERS(MSS, MSS)));
-  expect(
-      h, MS(201),
-      SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 2 * MSS, .wnd = 1080));
+  fill_two_segments(h);
   /* 2000 of 2920 read: the 920 left start 2000 bytes into the storage. */
   assert_int_equal(tcplab_conn_recv(c, MS(210), buf, 2000), 2000);
   expect(
