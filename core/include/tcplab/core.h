@@ -306,8 +306,9 @@ struct tcplab_callbacks {
    * the next segment, len bytes. The core builds the segment there and
    * passes the same pointer to output, so the driver need not copy it.
    * NULL drops the segment, as a full transmit queue would (counted in
-   * tx_no_buffer; TCP sends it again). It must not call into the stack.
-   * Without it segments are built in a buffer of the stack's own. */
+   * tx_no_buffer): it is traced as sent and recovered as a lost one.
+   * It must not call into the stack. Without it segments are built in a
+   * buffer of the stack's own. */
   uint8_t *(*tx_buffer)(void *user_data, size_t len);
   /* Optional. Every state transition and segment (see above). */
   void (*trace)(void *user_data, const struct tcplab_trace_event *ev);
