@@ -6,7 +6,7 @@
  * It is deliberately simpler than the tests' harness (no loss, no delay,
  * no records): what it costs is part of every figure, so it does as
  * little as a caller of the core possibly can. The stacks build their
- * segments in the queue's own slots (tcplab_callbacks.tx_buffer), as
+ * segments in the queue's own buffers (tcplab_callbacks.tx_buffer), as
  * they would in a driver's packet buffers, so nothing is copied onto
  * this wire; the queue is needed because delivering in the output call
  * would re-enter the other stack in the middle of its own processing.
