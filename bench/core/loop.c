@@ -135,7 +135,7 @@ struct net {
   /* Freed buffers are taken last in, first out: the one a segment was
    * just read from is still in the cache when the next is built in it. */
   uint8_t **free_bufs;
-  size_t nfree; /* free_bufs has room for cap */
+  size_t nfree;     /* free_bufs has room for cap */
   uint8_t *pending; /* the buffer given to the segment being built */
   uint64_t delivered;
   net_pump_fn pump;
