@@ -239,8 +239,8 @@ static void bulk_readable(void *user_data, struct tcplab_conn *c,
   struct bulk *b = h->app;
   (void)avail;
   if (b->in_place) {
-    /* What an application that parses the bytes where they lie does: the
-     * receive buffer is read without a copy. */
+    /* As an application that uses the bytes where they lie (this one
+     * only counts them): no copy out of the receive buffer. */
     const void *data;
     size_t n, all = 0;
     while ((n = tcplab_conn_peek(c, all, &data)) > 0)
