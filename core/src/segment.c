@@ -148,22 +148,6 @@ enum tcplab_malformed tcplab_segment_decode(const uint8_t *bytes, size_t len,
 
 /* -------------------------------------------------------------- encode */
 
-/* Each option starts its own 32-bit word, led by NOPs, as BSD and Linux
- * lay them out (RFC 9293 3.2 allows any padding; RFC 7323 appendix A
- * recommends this alignment). */
-static size_t options_len(const struct tcplab_options *opt) {
-  size_t n = 0;
-  if (opt->present & TCPLAB_OPT_MSS)
-    n += 4;
-  if (opt->present & TCPLAB_OPT_WSCALE)
-    n += 4;
-  if (opt->present & TCPLAB_OPT_SACK_PERM)
-    n += 4;
-  if (opt->present & TCPLAB_OPT_TIMESTAMP)
-    n += 12;
-  return n;
-}
-
 static uint8_t *put_options(uint8_t *p, const struct tcplab_options *opt) {
   if (opt->present & TCPLAB_OPT_MSS) {
     *p++ = OPT_MSS;
@@ -193,10 +177,6 @@ static uint8_t *put_options(uint8_t *p, const struct tcplab_options *opt) {
     p += 8;
   }
   return p;
-}
-
-size_t segment_header_len(const struct tcplab_segment *seg) {
-  return TCPLAB_HEADER_MIN + options_len(&seg->opt);
 }
 
 size_t segment_encode(const struct tcplab_segment *seg, uint32_t src,
