@@ -24,6 +24,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "floor.h"
 #include "loop.h"
 
 #define CLIENT      0
@@ -576,13 +577,16 @@ static double walk_ns(size_t bytes) {
   return (double)t / (double)steps;
 }
 
+/* Each count runs the stacks and then the floor (floor.c), alternately,
+ * so both see the machine in the same state. */
 static void bench_scale(const size_t *counts, int ncounts, int repeat) {
-  printf("scale: %8s %12s %12s %14s %12s %12s %8s\n", "conns", "open us/conn",
-         "close us/conn", "server bytes", "bytes/conn", "client bytes",
-         "walk ns");
+  printf("scale: %8s %12s %12s %14s %12s %12s %8s %11s %11s\n", "conns",
+         "open us/conn", "close us/conn", "server bytes", "bytes/conn",
+         "client bytes", "walk ns", "floor open", "floor close");
+  double first[4] = {0}, last[4] = {0};
   for (int k = 0; k < ncounts; k++) {
     size_t n = counts[k];
-    double open_us[64], close_us[64];
+    double open_us[64], close_us[64], fopen_us[64], fclose_us[64];
     size_t server_bytes = 0, client_bytes = 0;
     for (int r = 0; r < repeat; r++) {
       struct many m;
@@ -600,20 +604,36 @@ static void bench_scale(const size_t *counts, int ncounts, int repeat) {
       close_us[r] = (double)(t2 - t1) / 1e3 / (double)n;
       net_free(m.net);
       free(m.clients);
+      /* Records as large as the server's memory per connection. */
+      struct floor_times f =
+          floor_run(n, server_bytes / n / 16 * 16, CLIENT_ADDR);
+      fopen_us[r] = f.open_us;
+      fclose_us[r] = f.close_us;
     }
-    struct summary so = summarize(open_us, repeat);
-    struct summary sc = summarize(close_us, repeat);
+    double best[4] = {
+        summarize(open_us, repeat).best, summarize(close_us, repeat).best,
+        summarize(fopen_us, repeat).best, summarize(fclose_us, repeat).best};
     double walk = once ? 0 : walk_ns(server_bytes + client_bytes);
-    printf("scale: %8zu %12.3f %12.3f %14zu %12.1f %12zu %8.1f\n", n, so.best,
-           sc.best, server_bytes, (double)server_bytes / (double)n,
-           client_bytes, walk);
+    printf("scale: %8zu %12.3f %12.3f %14zu %12.1f %12zu %8.1f %11.3f "
+           "%11.3f\n",
+           n, best[0], best[1], server_bytes, (double)server_bytes / (double)n,
+           client_bytes, walk, best[2], best[3]);
+    memcpy(k == 0 ? first : last, best, sizeof best);
   }
   printf("scale: times are the best of %d runs, CPU time of both stacks "
          "and the loop; open = handshakes, close = FIN exchange and "
          "TIME_WAIT expiry; walk = ns per dependent read of a random line "
          "in a buffer as large as both stacks (the memory's own price at "
-         "that size)\n",
+         "that size); floor = a bare hash table of records as large "
+         "making only the same connections' lookups, inserts and removals, "
+         "no TCP (bench/core/floor.c)\n",
          repeat);
+  if (ncounts > 1)
+    printf("scale: from %zu to %zu connections, time per connection grows "
+           "%.2fx opening and %.2fx closing; the floor's grows %.2fx and "
+           "%.2fx\n",
+           counts[0], counts[ncounts - 1], last[0] / first[0],
+           last[1] / first[1], last[2] / first[2], last[3] / first[3]);
 }
 
 /* ------------------------------------------------------------------ main */
