@@ -986,6 +986,235 @@ static void test_window_shrunk_answered_keeps_open(void **state) {
   assert_closed(h, id, TCPLAB_ERR_TIMEDOUT);
 }
 
+/* The probe takes the last octet the application wrote and the window
+ * stays closed. Nothing waits, so nothing more is probed, and the idle
+ * connection stays open however long the window stays closed (only
+ * retransmissions may end a connection); data written once the window
+ * opens goes at once. */
+static void test_zero_window_last_octet_taken(void **state) {
+  struct harness *h = *state;
+  struct tcplab_config cfg = defaults();
+  cfg.retries = 3;
+  h_restart(h, &cfg);
+  struct tcplab_conn *c = fx_established(h);
+  uint64_t id = tcplab_conn_id(c);
+  send_stream(h, c, MS(100), 0, 1000);
+  expect(h, MS(100), SEG(.flags = PSH | ACK, OUR(0, 1000)));
+  feed(h, MS(110), SEG(.flags = ACK, ACKED(1000), WND_ZERO));
+  send_stream(h, c, MS(120), 1000, 1);
+  expect_only_at(h, MS(1120), SEG(.flags = ACK, OUR(1000, 1)));
+  feed(h, MS(1130), SEG(.flags = ACK, ACKED(1001), WND_ZERO));
+  assert_int_equal(tcplab_stack_next_expiry(h->stack), TCPLAB_TIME_NEVER);
+  expect_nothing(h, S(600));
+  assert_not_closed(h, id);
+  feed(h, S(600), SEG(.flags = ACK, ACKED(1001)));
+  send_stream(h, c, S(601), 1001, 100);
+  expect(h, S(601), SEG(.flags = PSH | ACK, OUR(1001, 100)));
+  assert_int_equal(tcplab_conn_stats(c)->zero_window_probes, 1);
+  assert_int_equal(tcplab_conn_stats(c)->timeouts, 0);
+}
+
+/* The application closes while the peer's window is closed. The FIN
+ * takes an octet of sequence space, so it waits as data would: after one
+ * RTO it probes the window, again two seconds later while the peer
+ * answers with a closed window, and it goes at once when the window
+ * opens. It is never sent as a data octet. */
+static void test_fin_waits_for_closed_window(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_established(h);
+  send_stream(h, c, MS(100), 0, 1000);
+  expect(h, MS(100), SEG(.flags = PSH | ACK, OUR(0, 1000)));
+  feed(h, MS(110), SEG(.flags = ACK, ACKED(1000), WND_ZERO));
+  assert_int_equal(tcplab_conn_close(c, MS(120)), TCPLAB_OK);
+  assert_state(c, TCPLAB_FIN_WAIT_1);
+  const struct tcplab_segment fin = {
+      .flags = FIN | ACK, .seq = SND_NXT + 1000, .ack = RCV_NXT};
+  expect_only_at(h, MS(1120), fin);
+  feed(h, MS(1130), SEG(.flags = ACK, ACKED(1000), WND_ZERO));
+  expect_only_at(h, MS(3120), fin);
+  feed(h, MS(3130), SEG(.flags = ACK, ACKED(1000), WND_ZERO));
+  expect_nothing(h, MS(4000));
+  feed(h, MS(4000), SEG(.flags = ACK, ACKED(1000)));
+  expect(h, MS(4000), fin);
+  feed(h, MS(4010), SEG(.flags = ACK, ACKED(1001)));
+  assert_state(c, TCPLAB_FIN_WAIT_2);
+  assert_int_equal(tcplab_conn_stats(c)->zero_window_probes, 2);
+  assert_int_equal(tcplab_conn_stats(c)->timeouts, 0);
+}
+
+/* The override timer is not put off by a peer that keeps talking: its
+ * segments, each acknowledged at once, leave the window small, and the
+ * override still sends what fits one second after the data began to
+ * wait (RFC 9293 3.8.6.2.1: "in the range 0.1 - 1.0 seconds"). */
+static void test_sender_sws_override_kept(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_established(h);
+  feed(h, MS(50), SEG(.flags = ACK, ACKED(0), .wnd = 1000));
+  send_stream(h, c, MS(100), 0, 3000);
+  feed(h, MS(500), SEG(.flags = PSH | ACK, PEERS(0, 1), .wnd = 1000));
+  expect(h, MS(500), SEG(.flags = ACK, OUR_ACK(1)));
+  feed(h, MS(900), SEG(.flags = PSH | ACK, PEERS(1, 1), .wnd = 1000));
+  expect(h, MS(900), SEG(.flags = ACK, OUR_ACK(2)));
+  expect_only_at(h, MS(1100),
+                 SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 2,
+                     .wnd = DEFAULT_WND - 2, .payload = our_stream,
+                     .len = 1000));
+}
+
+/* A retransmission resends old data only. The override timer sent 1000
+ * octets into a 1000-octet window; the timeout resends those 1000, not a
+ * full segment running 460 octets of new data past the window (RFC 9293
+ * 3.8.6: the sender "SHOULD NOT send new data" beyond it). */
+static void test_retransmission_sends_no_new_data(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_established(h);
+  feed(h, MS(50), SEG(.flags = ACK, ACKED(0), .wnd = 1000));
+  send_stream(h, c, MS(100), 0, 3000);
+  expect_only_at(h, MS(1100), SEG(.flags = ACK, OUR(0, 1000)));
+  expect_only_at(h, MS(2100), SEG(.flags = ACK, OUR(0, 1000)));
+}
+
+/* Zero-window probes back off their own interval (1, 2, 4 s), not the
+ * RTO: once the window opens, the segment sent then is lost and the
+ * timeout resends it one RTO (1 s) later, not 16 s. */
+static void test_probes_leave_rto_alone(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_established(h);
+  send_stream(h, c, MS(100), 0, 1000);
+  expect(h, MS(100), SEG(.flags = PSH | ACK, OUR(0, 1000)));
+  feed(h, MS(110), SEG(.flags = ACK, ACKED(1000), WND_ZERO));
+  send_stream(h, c, MS(120), 1000, 500);
+  tcplab_time_t at[] = {MS(1120), MS(3120), MS(7120)};
+  for (int i = 0; i < 3; i++) {
+    expect_only_at(h, at[i], SEG(.flags = ACK, OUR(1000, 1)));
+    feed(h, at[i] + MS(10), SEG(.flags = ACK, ACKED(1000), WND_ZERO));
+  }
+  feed(h, MS(8000), SEG(.flags = ACK, ACKED(1000)));
+  expect(h, MS(8000), SEG(.flags = PSH | ACK, OUR(1000, 500)));
+  expect_only_at(h, MS(9000), SEG(.flags = PSH | ACK, OUR(1000, 500)));
+  assert_int_equal(tcplab_conn_stats(c)->zero_window_probes, 3);
+  assert_int_equal(tcplab_conn_stats(c)->timeouts, 1);
+}
+
+/* An ACK older than SND.UNA carries an older window: RFC 9293 3.10.7.4
+ * updates the window only "If SND.UNA =< SEG.ACK =< SND.NXT". The peer
+ * resends its first 100 octets acknowledging all our data with its window
+ * closed; its older segment, overtaken on the way, arrives next with a
+ * window of 1460 and must not open it: our next 500 octets wait for the
+ * probe. */
+static void test_old_ack_window_ignored(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_established(h);
+  send_stream(h, c, MS(100), 0, 2 * MSS);
+  expect(h, MS(100), SEG(.flags = ACK, OUR(0, MSS)));
+  expect(h, MS(100), SEG(.flags = PSH | ACK, OUR(MSS, MSS)));
+  feed(h, MS(200),
+       SEG(.flags = PSH | ACK, PEERS_ACKING(0, 100, 2 * MSS), WND_ZERO));
+  expect(h, MS(200),
+         SEG(.flags = ACK, .seq = SND_NXT + 2 * MSS, .ack = RCV_NXT + 100,
+             .wnd = DEFAULT_WND - 100));
+  send_stream(h, c, MS(210), 2 * MSS, 500);
+  feed(h, MS(220),
+       SEG(.flags = PSH | ACK, PEERS_ACKING(100, 100, MSS), .wnd = MSS));
+  expect(h, MS(220),
+         SEG(.flags = ACK, .seq = SND_NXT + 2 * MSS, .ack = RCV_NXT + 200,
+             .wnd = DEFAULT_WND - 200));
+  expect_only_at(h, MS(1210),
+                 SEG(.flags = ACK, .seq = SND_NXT + 2 * MSS,
+                     .ack = RCV_NXT + 200, .wnd = DEFAULT_WND - 200,
+                     .payload = our_stream + 2 * MSS, .len = 1));
+}
+
+/* The peer's data fills the window to its edge and carries a FIN. The
+ * FIN's octet lies past the edge and is not taken (3.10.7.4: trim "any
+ * portions that lie outside the window (including SYN and FIN)"); the
+ * data is. Once the application reads, the FIN sent again is taken. */
+static void test_fin_past_window_edge_not_taken(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = established_rcv_buf(h, 4000);
+  fill_two_segments(h);
+  feed(h, MS(202), SEG(.flags = FIN | PSH | ACK, PEERS(2 * MSS, 1080)));
+  expect(h, MS(202),
+         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 4000, WND_ZERO));
+  assert_state(c, TCPLAB_ESTABLISHED);
+  assert_int_equal(h->peer_closed, 0);
+  assert_recv_stream(h, c, MS(300), 4000);
+  expect(h, MS(300),
+         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 4000, .wnd = 4000));
+  feed(h, MS(400),
+       SEG(.flags = FIN | ACK, .seq = RCV_NXT + 4000, .ack = SND_NXT));
+  expect(h, MS(400),
+         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 4001, .wnd = 4000));
+  assert_state(c, TCPLAB_CLOSE_WAIT);
+  assert_int_equal(h->peer_closed, 1);
+}
+
+/* A RST is judged by its sequence number alone, whatever data it
+ * carries (3.10.7.4 second check: "If the RST bit is set and the
+ * sequence number is outside the current receive window, silently
+ * drop"). Two octets before RCV.NXT it is dropped without a challenge
+ * ACK, though its data reaches into the window. */
+static void test_rst_with_data_before_window_dropped(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_established(h);
+  feed(h, MS(100),
+       SEG(.flags = RST | ACK, .seq = RCV_NXT - 2, .ack = SND_NXT,
+           DATA("hello")));
+  expect_nothing(h, S(10));
+  assert_state(c, TCPLAB_ESTABLISHED);
+}
+
+/* And exactly at RCV.NXT in a closed window it resets, data or not
+ * (RFC 9293 3.10.7.4: "special allowance should be made to accept valid
+ * ACKs, URGs, and RSTs"). */
+static void test_rst_with_data_in_zero_window_resets(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = established_rcv_buf(h, 4000);
+  uint64_t id = tcplab_conn_id(c);
+  fill_4000(h);
+  feed(h, MS(300),
+       SEG(.flags = RST | ACK, .seq = RCV_NXT + 4000, .ack = SND_NXT,
+           DATA("hello")));
+  expect_nothing(h, S(10));
+  assert_closed(h, id, TCPLAB_ERR_RESET);
+}
+
+/* The receiver's silly-window threshold is min(RCV.BUFF / 2,
+ * Eff.snd.MSS) (3.8.6.2.2). A peer without the MSS option sends 536
+ * octets at most, so reading 600 of a full 4000-octet buffer opens the
+ * window at once, where a threshold of our own 1460 would keep it shut
+ * and the peer waiting. */
+static void test_receiver_sws_peer_mss(void **state) {
+  struct harness *h = *state;
+  struct tcplab_config cfg = defaults();
+  cfg.rcv_buf = 4000;
+  h_restart(h, &cfg);
+  fx_listen(h);
+  feed(h, 0,
+       SEG(.flags = SYN, .seq = REMOTE_ISS,
+           .opt = {.present = TCPLAB_OPT_SACK_PERM}));
+  expect(h, 0,
+         SEG(.flags = SYN | ACK, .seq = LOCAL_ISS, .ack = REMOTE_ISS + 1,
+             .wnd = 4000));
+  feed(h, T_HANDSHAKE, SEG(.flags = ACK, ACKED(0)));
+  struct tcplab_conn *c = NULL;
+  assert_int_equal(tcplab_listener_accept(h->listener, &c), TCPLAB_OK);
+  for (uint32_t off = 0; off + 536 < 4000; off += 536) {
+    feed(h, MS(100), SEG(.flags = ACK, PEERS(off, 536)));
+    expect(h, MS(100),
+           SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + off + 536,
+               .wnd = 4000 - off - 536));
+  }
+  feed(h, MS(100), SEG(.flags = PSH | ACK, PEERS(7 * 536, 4000 - 7 * 536)));
+  expect(h, MS(100),
+         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 4000, WND_ZERO));
+  uint8_t buf[600];
+  advance(h, MS(200));
+  assert_int_equal(tcplab_conn_recv(c, MS(200), buf, sizeof buf), 600);
+  expect(h, MS(200),
+         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 4000, .wnd = 600));
+}
+
 /* ---- Tests for window scaling (RFC 7323) ---- */
 
 #define WSCALE_BUF (256u * 1024u) /* needs a shift of 3 */
@@ -1656,6 +1885,16 @@ int main(void) {
       TEST(test_window_shrunk_to_zero),
       TEST(test_window_shrunk_below_one_segment),
       TEST(test_window_shrunk_answered_keeps_open),
+      TEST(test_zero_window_last_octet_taken),
+      TEST(test_fin_waits_for_closed_window),
+      TEST(test_sender_sws_override_kept),
+      TEST(test_retransmission_sends_no_new_data),
+      TEST(test_probes_leave_rto_alone),
+      TEST(test_old_ack_window_ignored),
+      TEST(test_fin_past_window_edge_not_taken),
+      TEST(test_rst_with_data_before_window_dropped),
+      TEST(test_rst_with_data_in_zero_window_resets),
+      TEST(test_receiver_sws_peer_mss),
       TEST(test_wscale_negotiated),
       TEST(test_wscale_not_negotiated),
       TEST(test_wscale_active_open_negotiated),

@@ -733,7 +733,10 @@ static void sync_input(struct tcplab_conn *c, tcplab_time_t now,
     return;
   }
 
-  uint32_t seg_len = (uint32_t)len + (syn ? 1 : 0) + (fin ? 1 : 0);
+  /* A RST is judged by its sequence number alone, whatever it carries
+   * (second check: "If the RST bit is set and the sequence number is
+   * outside the current receive window, silently drop the segment"). */
+  uint32_t seg_len = rst ? 0 : (uint32_t)len + (syn ? 1 : 0) + (fin ? 1 : 0);
   if (!acceptable(c, seq, seg_len)) {
     if (!rst) {
       conn_send_ack(c, now); /* <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> */
@@ -766,6 +769,8 @@ static void sync_input(struct tcplab_conn *c, tcplab_time_t now,
   if (len > 0 && seq_gt(seq + (uint32_t)len, wnd_end)) {
     len = wnd_end - seq;
     fin = false; /* beyond the window */
+  } else if (fin && seq + (uint32_t)len == wnd_end) {
+    fin = false; /* the data fills the window; the FIN's octet is past it */
   }
 
   if (rst) {
@@ -841,8 +846,12 @@ static void sync_input(struct tcplab_conn *c, tcplab_time_t now,
   } else if (dup) {
     cc_on_dupack(c, now);
   }
-  if (seq_lt(c->snd_wl1, seg->seq) ||
-      (c->snd_wl1 == seg->seq && seq_leq(c->snd_wl2, seg->ack))) {
+  /* 3.10.7.4: "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should
+   * be updated" (snd_una has moved up to an ACK that advanced it): an
+   * older ACK, overtaken on the way, carries an older window. */
+  if (seq_leq(c->snd_una, seg->ack) &&
+      (seq_lt(c->snd_wl1, seg->seq) ||
+       (c->snd_wl1 == seg->seq && seq_leq(c->snd_wl2, seg->ack)))) {
     take_window(c, seg);
   }
   if (c->snd_wnd == 0) {

@@ -100,12 +100,13 @@ struct tcplab_conn {
   /* Set and cleared for every segment, so whole bytes rather than bits
    * beside the others: a load of the flag word right after a one-byte
    * store into it waits for that store. */
-  bool in_input;    /* a segment is being processed */
-  bool rx_placed;   /* its payload is in rcvbuf already */
-  bool rcv_traced;  /* its RCV trace event was emitted */
-  bool ack_pending; /* an ACK must go out at the next flush */
-  bool notifying;   /* its application callbacks are running */
-  uint8_t notify;   /* NOTIFY_* bits pending */
+  bool in_input;         /* a segment is being processed */
+  bool rx_placed;        /* its payload is in rcvbuf already */
+  bool rcv_traced;       /* its RCV trace event was emitted */
+  bool ack_pending;      /* an ACK must go out at the next flush */
+  bool notifying;        /* its application callbacks are running */
+  uint8_t notify;        /* NOTIFY_* bits pending */
+  uint8_t persist_shift; /* zero-window probes sent: the interval doubles */
 
   unsigned passive : 1;     /* created from a listener */
   unsigned irs_valid : 1;   /* a SYN was received */
@@ -239,7 +240,8 @@ static inline uint32_t conn_rcv_wnd(const struct tcplab_conn *c) {
   uint32_t free_space = c->app_closed ? c->rcvbuf.cap : ring_free(&c->rcvbuf);
   uint32_t offered =
       seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
-  uint32_t step = min_u32(c->rcvbuf.cap / 2, c->stack->cfg.mss);
+  /* RFC 9293 3.8.6.2.2: min(Fr * RCV.BUFF, Eff.snd.MSS), Fr = 1/2. */
+  uint32_t step = min_u32(c->rcvbuf.cap / 2, c->snd_mss);
   /* After the peer's FIN no data can come, and after close() all of it
    * is discarded, so there is no silly window to avoid then. */
   bool sws = !c->fin_rcvd && !c->app_closed;

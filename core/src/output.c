@@ -196,14 +196,17 @@ static bool fin_sent(const struct tcplab_conn *c, uint32_t data_end) {
 /* Sends again the oldest unacknowledged segment, whatever the windows
  * (fast retransmit, RFC 5681 3.2; partial ACKs, RFC 6582 3.2 step 4; the
  * timeout, RFC 6298 5.4, which also probes a window that shrank to zero,
- * RFC 9293 3.8.6). Returns the sequence space it took. */
+ * RFC 9293 3.8.6). Old data only: data never sent is new, and new data
+ * waits for the windows ("SHOULD NOT send new data" past the window).
+ * Returns the sequence space it took. */
 uint32_t conn_retransmit_first(struct tcplab_conn *c, tcplab_time_t now) {
   uint32_t data_end = c->sb_seq + c->sndbuf.len;
   if (c->snd_una == c->iss) {
     return 0; /* the SYN is the timer's business */
   }
-  uint32_t n = seq_lt(c->snd_una, data_end)
-                   ? min_u32(data_end - c->snd_una, c->snd_mss)
+  uint32_t sent_end = seq_lt(c->snd_max, data_end) ? c->snd_max : data_end;
+  uint32_t n = seq_lt(c->snd_una, sent_end)
+                   ? min_u32(sent_end - c->snd_una, c->snd_mss)
                    : 0;
   uint8_t flags = TCPLAB_ACK;
   if (c->snd_una + n == data_end) {
@@ -232,6 +235,12 @@ static bool small_segment_ok(const struct tcplab_conn *c, uint32_t n,
     return true; /* all queued data fits: it was pushed */
   }
   return nagle_ok && n >= c->max_snd_wnd / 2; /* Fs = 1/2 */
+}
+
+/* Whether the octet at seq (our FIN's) lies in the peer's window: the
+ * FIN takes sequence space, and a receiver drops it past the edge. */
+static bool in_peer_window(const struct tcplab_conn *c, uint32_t seq) {
+  return seq_lt(seq, c->snd_una + c->snd_wnd);
 }
 
 /* Sends whatever the state and the windows allow: our SYN, queued data,
@@ -274,11 +283,14 @@ void conn_output(struct tcplab_conn *c, tcplab_time_t now) {
    * window (RFC 5681 2), the latter stretched by limited transmit. */
   uint32_t wnd = min_u32(c->snd_wnd, c->cwnd + cc_limited_transmit(c));
   bool blocked = false;
+  tcplab_time_t persist_due = TCPLAB_TIME_NEVER;
   if (c->persist && c->snd_wnd > 0) {
-    /* The window opened: leave persist. A probe octet the peer dropped
-     * goes again at the head of what follows. */
+    /* The window is open: leave persist, and enter it again below, with
+     * the same deadline, if what it offers is still too small to use. A
+     * probe octet the peer dropped goes again at the head of what
+     * follows. */
+    persist_due = c->timer[TIMER_RTX];
     c->persist = 0;
-    c->retries = 0;
     c->snd_nxt = c->snd_una;
     timer_set(c, TIMER_RTX, TCPLAB_TIME_NEVER);
   }
@@ -294,7 +306,7 @@ void conn_output(struct tcplab_conn *c, tcplab_time_t now) {
     uint8_t flags = TCPLAB_ACK;
     if (n == queued) {
       flags |= TCPLAB_PSH; /* the last byte the application gave us */
-      if (c->fin_queued) {
+      if (c->fin_queued && in_peer_window(c, c->snd_nxt + n)) {
         flags |= TCPLAB_FIN;
       }
     }
@@ -302,26 +314,61 @@ void conn_output(struct tcplab_conn *c, tcplab_time_t now) {
     c->snd_nxt += n + ((flags & TCPLAB_FIN) ? 1 : 0);
   }
   if (c->fin_queued && c->snd_nxt == data_end) {
-    conn_send_segment(c, now, TCPLAB_FIN | TCPLAB_ACK, c->snd_nxt, 0);
-    c->snd_nxt++;
+    if (in_peer_window(c, c->snd_nxt)) {
+      conn_send_segment(c, now, TCPLAB_FIN | TCPLAB_ACK, c->snd_nxt, 0);
+      c->snd_nxt++;
+    } else {
+      blocked = true; /* a closed window holds the FIN as it holds data */
+    }
   }
   if (c->ack_pending) {
     conn_send_ack(c, now);
   }
-  /* Data waits and nothing is in flight, so no ACK will come to restart
-   * output: the persist timer probes the window (RFC 9293 3.8.6.1) or,
-   * for a small usable window, overrides silly-window avoidance. */
-  if (blocked && c->snd_una == c->snd_max && !c->persist) {
+  bool idle = c->snd_una == c->snd_max;
+  if (blocked && idle && !c->persist) {
+    /* Data or the FIN waits and nothing is in flight, so no ACK will come
+     * to restart output: the persist timer probes a closed window (RFC
+     * 9293 3.8.6.1, first after one RTO) or, for a small one, overrides
+     * silly-window avoidance (3.8.6.2.1: "in the range 0.1 - 1.0
+     * seconds"). Entered again, it keeps its deadline: a peer that
+     * keeps talking does not put it off. */
+    tcplab_time_t due =
+        now + (c->snd_wnd > 0 ? min_u64(c->rtt.rto, TCPLAB_S(1)) : c->rtt.rto);
+    if (persist_due == TCPLAB_TIME_NEVER) {
+      c->retries = 0;
+      c->persist_shift = 0;
+    } else if (persist_due < due) {
+      due = persist_due;
+    }
     c->persist = 1;
-    c->retries = 0;
-    timer_set(c, TIMER_RTX, now + c->rtt.rto);
+    timer_set(c, TIMER_RTX, due);
+  } else if (c->persist && !blocked && idle) {
+    /* Nothing waits any more (the last probe octet was taken). */
+    c->persist = 0;
+    timer_set(c, TIMER_RTX, TCPLAB_TIME_NEVER);
+  }
+  if (persist_due != TCPLAB_TIME_NEVER && !c->persist) {
+    c->retries = 0; /* the window opened: probes are over */
   }
 }
 
-/* The persist timer fired. In a zero window, probe with one octet of
- * new data (RFC 9293 3.8.6.1: "transmit at least one octet of new data
- * (if available)"), or the same octet again while it is unacknowledged;
- * in a small window, override silly-window avoidance and send what fits
+/* How long until the next zero-window probe: the RTO doubled for each
+ * probe sent (RFC 1122 4.2.2.17: "SHOULD increase exponentially the
+ * interval between successive probes"), up to the largest RTO. The RTO
+ * itself is left alone: a closed window is not a loss. */
+static tcplab_time_t probe_interval(const struct tcplab_conn *c) {
+  tcplab_time_t max = c->stack->cfg.rto_max, t = c->rtt.rto;
+  for (unsigned i = 0; i < c->persist_shift && t < max; i++) {
+    t *= 2;
+  }
+  return min_u64(t, max);
+}
+
+/* The persist timer fired. In a zero window, probe (RFC 9293 3.8.6.1:
+ * "transmit at least one octet of new data (if available)"): with the
+ * octet sent before and not yet acknowledged, else the next octet of
+ * new data, else the FIN, which holds one octet of sequence space too.
+ * In a small window, override silly-window avoidance and send what fits
  * (RFC 9293 3.8.6.2.1, the override timeout). */
 void conn_persist_expired(struct tcplab_conn *c, tcplab_time_t now) {
   const struct tcplab_config *cfg = &c->stack->cfg;
@@ -339,6 +386,16 @@ void conn_persist_expired(struct tcplab_conn *c, tcplab_time_t now) {
     }
     return;
   }
+  uint32_t seq = c->snd_nxt;
+  bool again = seq_lt(c->snd_una, c->snd_nxt);
+  if (again) {
+    seq = c->snd_una;
+  } else if (!seq_lt(c->snd_nxt, data_end) &&
+             !(c->fin_queued && c->snd_nxt == data_end)) {
+    c->persist = 0; /* nothing waits any more */
+    c->retries = 0;
+    return;
+  }
   /* Probe for as long as the peer answers; any ACK resets the count, so
    * only a silent peer is given up on. */
   if (c->retries >= cfg->retries) {
@@ -347,13 +404,14 @@ void conn_persist_expired(struct tcplab_conn *c, tcplab_time_t now) {
   }
   c->retries++;
   c->stats.zero_window_probes++;
-  if (seq_lt(c->snd_una, c->snd_nxt)) {
-    conn_send_segment(c, now, TCPLAB_ACK, c->snd_una, 1);
-  } else if (seq_lt(c->snd_nxt, data_end)) {
-    conn_send_segment(c, now, TCPLAB_ACK, c->snd_nxt, 1);
+  uint32_t n = seq_lt(seq, data_end) ? 1 : 0;
+  conn_send_segment(c, now, n ? TCPLAB_ACK : TCPLAB_FIN | TCPLAB_ACK, seq, n);
+  if (!again) {
     c->snd_nxt++;
   }
   c->rtt_active = 0; /* the answer's delay is the peer's, not the path's */
-  rtt_backoff(&c->rtt, cfg); /* and back off exponentially */
-  timer_set(c, TIMER_RTX, now + c->rtt.rto);
+  if (c->persist_shift < UINT8_MAX) {
+    c->persist_shift++;
+  }
+  timer_set(c, TIMER_RTX, now + probe_interval(c));
 }
