@@ -815,6 +815,14 @@ static void test_receiver_sws_holds_edge(void **state) {
 
 /* ---- Tests for the send window and zero-window probing ---- */
 
+/* Our first 1000 octets leave at 100 ms; at 110 ms the peer acknowledges
+ * them all and closes its window. */
+static void window_closed_after_1000(struct harness *h, struct tcplab_conn *c) {
+  send_stream(h, c, MS(100), 0, 1000);
+  expect(h, MS(100), SEG(.flags = PSH | ACK, OUR(0, 1000)));
+  feed(h, MS(110), SEG(.flags = ACK, ACKED(1000), WND_ZERO));
+}
+
 /* The peer's window closes with everything acknowledged and more data
  * waiting. RFC 9293 3.8.6.1: after one RTO (1 s) one octet of new data
  * probes the window; unanswered by an opening, the probe is repeated with
@@ -823,9 +831,7 @@ static void test_receiver_sws_holds_edge(void **state) {
 static void test_zero_window_probe_and_reopen(void **state) {
   struct harness *h = *state;
   struct tcplab_conn *c = fx_established(h);
-  send_stream(h, c, MS(100), 0, 1000);
-  expect(h, MS(100), SEG(.flags = PSH | ACK, OUR(0, 1000)));
-  feed(h, MS(110), SEG(.flags = ACK, ACKED(1000), WND_ZERO));
+  window_closed_after_1000(h, c);
   send_stream(h, c, MS(120), 1000, 500);
   expect_only_at(h, MS(1120), SEG(.flags = ACK, OUR(1000, 1)));
   feed(h, MS(1130), SEG(.flags = ACK, ACKED(1000), WND_ZERO));
@@ -848,9 +854,7 @@ static void test_zero_window_probe_and_reopen(void **state) {
 static void test_zero_window_probe_taken(void **state) {
   struct harness *h = *state;
   struct tcplab_conn *c = fx_established(h);
-  send_stream(h, c, MS(100), 0, 1000);
-  expect(h, MS(100), SEG(.flags = PSH | ACK, OUR(0, 1000)));
-  feed(h, MS(110), SEG(.flags = ACK, ACKED(1000), WND_ZERO));
+  window_closed_after_1000(h, c);
   send_stream(h, c, MS(120), 1000, 500);
   expect_only_at(h, MS(1120), SEG(.flags = ACK, OUR(1000, 1)));
   feed(h, MS(1130), SEG(.flags = ACK, ACKED(1001), WND_ZERO));
@@ -873,9 +877,7 @@ static void test_zero_window_silent_peer(void **state) {
   h_restart(h, &cfg);
   struct tcplab_conn *c = fx_established(h);
   uint64_t id = tcplab_conn_id(c);
-  send_stream(h, c, MS(100), 0, 1000);
-  expect(h, MS(100), SEG(.flags = PSH | ACK, OUR(0, 1000)));
-  feed(h, MS(110), SEG(.flags = ACK, ACKED(1000), WND_ZERO));
+  window_closed_after_1000(h, c);
   send_stream(h, c, MS(120), 1000, 500);
   expect_only_at(h, MS(1120), SEG(.flags = ACK, OUR(1000, 1)));
   expect_only_at(h, MS(3120), SEG(.flags = ACK, OUR(1000, 1)));
@@ -998,9 +1000,7 @@ static void test_zero_window_last_octet_taken(void **state) {
   h_restart(h, &cfg);
   struct tcplab_conn *c = fx_established(h);
   uint64_t id = tcplab_conn_id(c);
-  send_stream(h, c, MS(100), 0, 1000);
-  expect(h, MS(100), SEG(.flags = PSH | ACK, OUR(0, 1000)));
-  feed(h, MS(110), SEG(.flags = ACK, ACKED(1000), WND_ZERO));
+  window_closed_after_1000(h, c);
   send_stream(h, c, MS(120), 1000, 1);
   expect_only_at(h, MS(1120), SEG(.flags = ACK, OUR(1000, 1)));
   feed(h, MS(1130), SEG(.flags = ACK, ACKED(1001), WND_ZERO));
@@ -1022,9 +1022,7 @@ static void test_zero_window_last_octet_taken(void **state) {
 static void test_fin_waits_for_closed_window(void **state) {
   struct harness *h = *state;
   struct tcplab_conn *c = fx_established(h);
-  send_stream(h, c, MS(100), 0, 1000);
-  expect(h, MS(100), SEG(.flags = PSH | ACK, OUR(0, 1000)));
-  feed(h, MS(110), SEG(.flags = ACK, ACKED(1000), WND_ZERO));
+  window_closed_after_1000(h, c);
   assert_int_equal(tcplab_conn_close(c, MS(120)), TCPLAB_OK);
   assert_state(c, TCPLAB_FIN_WAIT_1);
   const struct tcplab_segment fin = {
@@ -1080,9 +1078,7 @@ static void test_retransmission_sends_no_new_data(void **state) {
 static void test_probes_leave_rto_alone(void **state) {
   struct harness *h = *state;
   struct tcplab_conn *c = fx_established(h);
-  send_stream(h, c, MS(100), 0, 1000);
-  expect(h, MS(100), SEG(.flags = PSH | ACK, OUR(0, 1000)));
-  feed(h, MS(110), SEG(.flags = ACK, ACKED(1000), WND_ZERO));
+  window_closed_after_1000(h, c);
   send_stream(h, c, MS(120), 1000, 500);
   tcplab_time_t at[] = {MS(1120), MS(3120), MS(7120)};
   for (int i = 0; i < 3; i++) {

@@ -605,10 +605,15 @@ static void bench_scale(const size_t *counts, int ncounts, int repeat) {
       net_free(m.net);
       free(m.clients);
       /* Records as large as the server's memory per connection. */
-      struct floor_times f =
-          floor_run(n, server_bytes / n / 16 * 16, CLIENT_ADDR);
-      fopen_us[r] = f.open_us;
-      fclose_us[r] = f.close_us;
+      struct floor *f = floor_new(n, server_bytes / n / 16 * 16, CLIENT_ADDR);
+      t0 = cpu_ns();
+      floor_open(f);
+      t1 = cpu_ns();
+      floor_close(f);
+      t2 = cpu_ns();
+      floor_free(f);
+      fopen_us[r] = (double)(t1 - t0) / 1e3 / (double)n;
+      fclose_us[r] = (double)(t2 - t1) / 1e3 / (double)n;
     }
     double best[4] = {
         summarize(open_us, repeat).best, summarize(close_us, repeat).best,

@@ -11,15 +11,12 @@
  * the client's when its TIME_WAIT ends. Only the line holding the key and
  * the state is touched, so this is a lower bound.
  */
-#define _POSIX_C_SOURCE 200809L
-
 #include "floor.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 struct rec {
   struct rec *next;
@@ -45,9 +42,11 @@ struct floor {
   struct table client, server;
   struct seg *q; /* FIFO of segments in flight */
   size_t qhead, qtail, qcap;
+  struct rec **clients;   /* the client's records, in connect order */
   struct rec **time_wait; /* client records in TIME_WAIT, in order */
-  size_t ntw;
+  size_t n, ntw;
   size_t rec_bytes;
+  uint32_t client_addr;
 };
 
 #define SERVER_ADDR 0x0a000002u
@@ -56,12 +55,6 @@ struct floor {
 static void fail(const char *what) {
   fprintf(stderr, "tcplab-bench: floor: %s\n", what);
   exit(1);
-}
-
-static uint64_t cpu_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static size_t slot(const struct table *t, uint32_t la, uint16_t lp, uint32_t ra,
@@ -186,51 +179,60 @@ static void flush(struct floor *f) {
   }
 }
 
-struct floor_times floor_run(size_t n, size_t rec_bytes, uint32_t client_addr) {
-  struct floor f = {.qcap = 4096, .rec_bytes = rec_bytes};
-  if (f.rec_bytes < sizeof(struct rec))
-    f.rec_bytes = sizeof(struct rec);
-  table_init(&f.client);
-  table_init(&f.server);
-  f.q = malloc(f.qcap * sizeof *f.q);
-  struct rec **clients = malloc(n * sizeof *clients);
-  f.time_wait = malloc(n * sizeof *f.time_wait);
-  if (f.q == NULL || clients == NULL || f.time_wait == NULL)
+struct floor *floor_new(size_t n, size_t rec_bytes, uint32_t client_addr) {
+  struct floor *f = calloc(1, sizeof *f);
+  if (f == NULL)
     fail("out of memory");
+  f->qcap = 4096;
+  f->n = n;
+  f->rec_bytes =
+      rec_bytes > sizeof(struct rec) ? rec_bytes : sizeof(struct rec);
+  f->client_addr = client_addr;
+  table_init(&f->client);
+  table_init(&f->server);
+  f->q = malloc(f->qcap * sizeof *f->q);
+  f->clients = malloc(n * sizeof *f->clients);
+  f->time_wait = malloc(n * sizeof *f->time_wait);
+  if (f->q == NULL || f->clients == NULL || f->time_wait == NULL)
+    fail("out of memory");
+  return f;
+}
 
-  /* The same addresses and batches of 1000 as the stacks' run. */
-  uint64_t t0 = cpu_ns();
-  for (size_t i = 0; i < n; i++) {
-    uint32_t addr = client_addr + 0x100u * (uint32_t)(1 + i / 50000);
+/* The same addresses and batches of 1000 as the stacks' run. */
+void floor_open(struct floor *f) {
+  for (size_t i = 0; i < f->n; i++) {
+    uint32_t addr = f->client_addr + 0x100u * (uint32_t)(1 + i / 50000);
     uint16_t port = (uint16_t)(10000 + i % 50000);
-    if (lookup(&f.client, addr, port, SERVER_ADDR, SERVER_PORT))
+    if (lookup(&f->client, addr, port, SERVER_ADDR, SERVER_PORT))
       fail("4-tuple in use");
-    clients[i] = rec_new(&f, addr, port, SERVER_ADDR, SERVER_PORT);
-    insert(&f.client, clients[i]);
-    send_seg(&f, SYN, addr, port);
+    f->clients[i] = rec_new(f, addr, port, SERVER_ADDR, SERVER_PORT);
+    insert(&f->client, f->clients[i]);
+    send_seg(f, SYN, addr, port);
     if ((i + 1) % 1000 == 0)
-      flush(&f);
+      flush(f);
   }
-  flush(&f);
-  uint64_t t1 = cpu_ns();
-  for (size_t i = 0; i < n; i++) {
-    clients[i]->state = 3; /* the application's close */
-    send_seg(&f, FIN, clients[i]->laddr, clients[i]->lport);
-    if ((i + 1) % 1000 == 0)
-      flush(&f);
-  }
-  flush(&f);
-  for (size_t i = 0; i < f.ntw; i++) /* every TIME_WAIT ends, in order */
-    remove_free(&f.client, f.time_wait[i]);
-  uint64_t t2 = cpu_ns();
-  if (f.client.n != 0 || f.server.n != 0 || f.ntw != n)
-    fail("records left over");
+  flush(f);
+}
 
-  free(f.client.b);
-  free(f.server.b);
-  free(f.q);
-  free(clients);
-  free(f.time_wait);
-  return (struct floor_times){(double)(t1 - t0) / 1e3 / (double)n,
-                              (double)(t2 - t1) / 1e3 / (double)n};
+void floor_close(struct floor *f) {
+  for (size_t i = 0; i < f->n; i++) {
+    f->clients[i]->state = 3; /* the application's close */
+    send_seg(f, FIN, f->clients[i]->laddr, f->clients[i]->lport);
+    if ((i + 1) % 1000 == 0)
+      flush(f);
+  }
+  flush(f);
+  for (size_t i = 0; i < f->ntw; i++) /* every TIME_WAIT ends, in order */
+    remove_free(&f->client, f->time_wait[i]);
+  if (f->client.n != 0 || f->server.n != 0 || f->ntw != f->n)
+    fail("records left over");
+}
+
+void floor_free(struct floor *f) {
+  free(f->client.b);
+  free(f->server.b);
+  free(f->q);
+  free(f->clients);
+  free(f->time_wait);
+  free(f);
 }

@@ -7,12 +7,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct floor_times {
-  double open_us, close_us; /* CPU time per connection */
-};
+struct floor;
 
-/* Opens and closes n connections' records of rec_bytes each, clients
- * numbered from client_addr as in the stacks' run. */
-struct floor_times floor_run(size_t n, size_t rec_bytes, uint32_t client_addr);
+/* Records of rec_bytes each for n connections, clients numbered from
+ * client_addr as in the stacks' run. */
+struct floor *floor_new(size_t n, size_t rec_bytes, uint32_t client_addr);
+/* Opens, then closes, all n connections; each is timed by the caller. */
+void floor_open(struct floor *f);
+void floor_close(struct floor *f);
+void floor_free(struct floor *f);
 
 #endif
