@@ -503,6 +503,10 @@ void Sim::Flush(int id) {
   }
 }
 
+void Sim::NoteClosing(ConnRec &c, tcplab_time_t at) {
+  c.closingFrom = std::min(c.closingFrom, at == TCPLAB_SIM_NOW ? Now() : at);
+}
+
 void Sim::QueueSend(int id, Chunk chunk, tcplab_time_t at) {
   ConnRec &c = Conn(id);
   if (c.isListener) {
@@ -511,10 +515,28 @@ void Sim::QueueSend(int id, Chunk chunk, tcplab_time_t at) {
   if (c.wantShutdown || c.wantClose) {
     throw SimError(TCPLAB_SIM_ERR_STATE, "send: the connection is closing");
   }
+  tcplab_time_t when = at == TCPLAB_SIM_NOW ? Now() : at;
+  if (when >= c.closingFrom) {
+    throw SimError(
+        TCPLAB_SIM_ERR_STATE,
+        "send at " + FormatTime(when) +
+            " s: the connection is shut down, closed or aborted at " +
+            FormatTime(c.closingFrom) + " s; data must be sent before");
+  }
   Act(at, [this, id, chunk]() {
     ConnRec &c = Conn(id);
     if (c.ended) {
       return;
+    }
+    if (c.wantShutdown || c.wantClose) {
+      // Ordered this way by callbacks, so found only now. Dropping the
+      // data quietly would hide it from the user.
+      throw SimError(TCPLAB_SIM_ERR_STATE,
+                     "send at " + FormatTime(Now()) + " s on connection #" +
+                         std::to_string(c.id) +
+                         ": the connection was shut down or closed at " +
+                         FormatTime(c.closingFrom) +
+                         " s; data must be sent before");
     }
     c.pending.push_back(chunk);
     Flush(id);
@@ -526,6 +548,7 @@ void Sim::Shutdown(int id, tcplab_time_t at) {
   if (c.isListener) {
     throw SimError(TCPLAB_SIM_ERR_INVAL, "shutdown: not on a listener");
   }
+  NoteClosing(c, at);
   Act(at, [this, id]() {
     ConnRec &c = Conn(id);
     if (c.ended) {
@@ -548,7 +571,10 @@ void Sim::DoShutdown(int id) {
 }
 
 void Sim::Close(int id, tcplab_time_t at) {
-  Conn(id);
+  ConnRec &c = Conn(id);
+  if (!c.isListener) {
+    NoteClosing(c, at);
+  }
   Act(at, [this, id]() {
     ConnRec &c = Conn(id);
     if (c.ended) {
@@ -605,6 +631,7 @@ void Sim::Abort(int id, tcplab_time_t at) {
     throw SimError(TCPLAB_SIM_ERR_STATE,
                    "abort: ns-3's native TCP has no abort (RST) call");
   }
+  NoteClosing(c, at);
   Act(at, [this, id]() {
     ConnRec &c = Conn(id);
     if (c.ended) {

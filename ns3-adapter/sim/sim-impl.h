@@ -168,6 +168,9 @@ struct ConnRec {
   bool peerClosedSeen = false;
   bool wantShutdown = false, wantClose = false;
   bool shutdownDone = false, closeDone = false;
+  /* the earliest time a shutdown, close or abort was asked for: a send
+   * at or after it is an error (RFC 9293 3.10.2 "connection closing") */
+  tcplab_time_t closingFrom = TCPLAB_TIME_NEVER;
   std::deque<Chunk> pending;
   uint64_t streamOffset = 0; /* bytes handed to the socket so far */
   std::string received;      /* kept until tcplab_sim_recv */
@@ -238,6 +241,7 @@ public:
   int Connect(int node, int peer, uint16_t port, tcplab_time_t at,
               uint16_t lport);
   void QueueSend(int conn, Chunk chunk, tcplab_time_t at);
+  void NoteClosing(ConnRec &c, tcplab_time_t at);
   void Shutdown(int conn, tcplab_time_t at);
   void Close(int conn, tcplab_time_t at);
   void Abort(int conn, tcplab_time_t at);
