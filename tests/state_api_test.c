@@ -152,6 +152,62 @@ static void test_close_in_syn_received(void **state) {
   assert_state(c, TCPLAB_FIN_WAIT_2);
 }
 
+/* ... "otherwise, queue for processing after entering ESTABLISHED state".
+ * Simultaneous open, data queued, then close():
+ *
+ *     TCP A (us)                                          TCP B
+ *  0  SYN-SENT     --> <SEQ=x><CTL=SYN>                      -->
+ * 10  SYN-RECEIVED <-- <SEQ=y><CTL=SYN>                      <--
+ * 10               --> <SEQ=x><ACK=y+1><CTL=SYN,ACK>         -->
+ *      (send "abc", close(): still SYN-RECEIVED, nothing sent)
+ * 20               <-- <SEQ=y+1><ACK=x><CTL=ACK>             <-- bad ACK
+ * 20               --> <SEQ=x><CTL=RST>                      -->
+ * 30  ESTABLISHED  <-- <SEQ=y+1><ACK=x+1><CTL=ACK>           <--
+ * 30  FIN-WAIT-1   --> <SEQ=x+1><ACK=y+1><CTL=FIN,PSH,ACK><DATA> -->
+ */
+static void test_close_in_syn_received_with_data_waits(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_syn_sent(h);
+  uint64_t id = tcplab_conn_id(c);
+  feed(h, MS(10), SEG(.flags = SYN, .seq = REMOTE_ISS));
+  expect(h, MS(10), SEG(.flags = SYN | ACK, .seq = LOCAL_ISS, .ack = RCV_NXT));
+  send_str(c, MS(10), "abc");
+  assert_int_equal(tcplab_conn_close(c, MS(10)), TCPLAB_OK);
+  expect_nothing(h, MS(20));
+  assert_state(c, TCPLAB_SYN_RECEIVED);
+  /* SYN-RECEIVED's ACK check still applies. */
+  feed(h, MS(20), SEG(.flags = ACK, .seq = RCV_NXT, .ack = LOCAL_ISS));
+  expect(h, MS(20), SEG(.flags = RST, .seq = LOCAL_ISS));
+  feed(h, MS(30), SEG(.flags = ACK, .seq = RCV_NXT, .ack = SND_NXT));
+  expect(h, MS(30),
+         SEG(.flags = FIN | PSH | ACK, .seq = SND_NXT, .ack = RCV_NXT,
+             DATA("abc")));
+  assert_state(c, TCPLAB_FIN_WAIT_1);
+  assert_int_equal(h->connected, 1);
+  assert_transitions(
+      h, id, {TCPLAB_CLOSED, TCPLAB_SYN_SENT, TCPLAB_EV_APP_CONNECT},
+      {TCPLAB_SYN_SENT, TCPLAB_SYN_RECEIVED, TCPLAB_EV_RCV},
+      {TCPLAB_SYN_RECEIVED, TCPLAB_ESTABLISHED, TCPLAB_EV_RCV},
+      {TCPLAB_ESTABLISHED, TCPLAB_FIN_WAIT_1, TCPLAB_EV_APP_CLOSE});
+}
+
+/* 3.10.8: on a timeout, "send the segment at the front of the
+ * retransmission queue again": the SYN|ACK alone, not the FIN behind it,
+ * which goes again once the SYN is acknowledged. */
+static void test_close_in_syn_received_timeout_resends_syn_alone(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_syn_received(h);
+  advance(h, MS(5));
+  assert_int_equal(tcplab_conn_close(c, MS(5)), TCPLAB_OK);
+  expect(h, MS(5), SEG(.flags = FIN | ACK, .seq = SND_NXT, .ack = RCV_NXT));
+  expect(h, S(1), SEG(.flags = SYN | ACK, .seq = LOCAL_ISS, .ack = RCV_NXT));
+  expect_nothing(h, S(1) + MS(100));
+  feed(h, S(1) + MS(100), SEG(.flags = ACK, .seq = RCV_NXT, .ack = SND_NXT));
+  expect(h, S(1) + MS(100),
+         SEG(.flags = FIN | ACK, .seq = SND_NXT, .ack = RCV_NXT));
+  assert_state(c, TCPLAB_FIN_WAIT_1);
+}
+
 /* `closed` runs inside abort(); the handle is gone afterwards and abort
  * reports success. */
 static void test_abort_reports_before_return(void **state) {
@@ -507,6 +563,8 @@ int main(void) {
       TEST(test_shutdown_after_close),
       TEST(test_close_after_shutdown),
       TEST(test_close_in_syn_received),
+      TEST(test_close_in_syn_received_with_data_waits),
+      TEST(test_close_in_syn_received_timeout_resends_syn_alone),
       TEST(test_abort_reports_before_return),
       TEST(test_abort_inside_readable),
       TEST(test_accept_empty),

@@ -316,6 +316,64 @@ static void test_close_wait_close_with_unread_data(void **state) {
   assert_int_equal(last_event(h, id)->from, TCPLAB_CLOSE_WAIT);
 }
 
+/* The same in LAST-ACK (shutdown() first) and in CLOSING (the peer's data
+ * and FIN crossed our FIN): our FIN is not yet acknowledged, so the peer
+ * still listens for a RST.
+ *
+ *     TCP A (us)                                           TCP B
+ * 50  CLOSE-WAIT <-- <SEQ=y+1><ACK=x+1><CTL=FIN,PSH,ACK><DATA> <--
+ * 50             --> <SEQ=x+1><ACK=y+8><CTL=ACK>               -->
+ * 60  LAST-ACK   --> <SEQ=x+1><ACK=y+8><CTL=FIN,ACK>           -->
+ *      (close() with the data unread)
+ * 70  CLOSED     --> <SEQ=x+2><ACK=y+8><CTL=RST,ACK>           -->
+ */
+static void test_last_ack_close_with_unread_data(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_established(h);
+  uint64_t id = tcplab_conn_id(c);
+  feed(h, MS(50),
+       SEG(.flags = FIN | PSH | ACK, .seq = THEIR_FIN, .ack = OUR_FIN,
+           DATA("unread")));
+  expect(h, MS(50),
+         SEG(.flags = ACK, .seq = OUR_FIN, .ack = THEIR_FIN + 7, .wnd = 65529));
+  advance(h, MS(60));
+  assert_int_equal(tcplab_conn_shutdown(c, MS(60)), TCPLAB_OK);
+  expect(h, MS(60),
+         SEG(.flags = FIN | ACK, .seq = OUR_FIN, .ack = THEIR_FIN + 7,
+             .wnd = 65529));
+  assert_state(c, TCPLAB_LAST_ACK);
+  advance(h, MS(70));
+  assert_int_equal(tcplab_conn_close(c, MS(70)), TCPLAB_OK);
+  expect(h, MS(70),
+         SEG(.flags = RST | ACK, .seq = OUR_FIN + 1, .ack = THEIR_FIN + 7));
+  expect_nothing(h, S(100));
+  assert_closed(h, id, TCPLAB_ERR_DATA_LOST);
+  assert_int_equal(last_event(h, id)->from, TCPLAB_LAST_ACK);
+}
+
+static void test_closing_close_with_unread_data(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_established(h);
+  uint64_t id = tcplab_conn_id(c);
+  advance(h, MS(50));
+  assert_int_equal(tcplab_conn_shutdown(c, MS(50)), TCPLAB_OK);
+  expect(h, MS(50), SEG(.flags = FIN | ACK, .seq = OUR_FIN, .ack = THEIR_FIN));
+  feed(h, MS(60),
+       SEG(.flags = FIN | PSH | ACK, .seq = THEIR_FIN, .ack = OUR_FIN,
+           DATA("unread")));
+  expect(h, MS(60),
+         SEG(.flags = ACK, .seq = OUR_FIN + 1, .ack = THEIR_FIN + 7,
+             .wnd = 65529));
+  assert_state(c, TCPLAB_CLOSING);
+  advance(h, MS(70));
+  assert_int_equal(tcplab_conn_close(c, MS(70)), TCPLAB_OK);
+  expect(h, MS(70),
+         SEG(.flags = RST | ACK, .seq = OUR_FIN + 1, .ack = THEIR_FIN + 7));
+  expect_nothing(h, S(100));
+  assert_closed(h, id, TCPLAB_ERR_DATA_LOST);
+  assert_int_equal(last_event(h, id)->from, TCPLAB_CLOSING);
+}
+
 /* Switched off, close() discards the data and closes gracefully. */
 static void test_close_with_unread_data_without_reset(void **state) {
   struct harness *h = *state;
@@ -653,6 +711,18 @@ static void test_time_wait_rst_rfc1337(void **state) {
   assert_int_equal(tcplab_stack_next_expiry(h->stack), MS(120) + S(60));
 }
 
+/* F1 "Ignore RST segments in TIME-WAIT state" comes before RFC 5961: a
+ * RST inside the window, not exact, is ignored too, without the challenge
+ * ACK RFC 5961 would send. */
+static void test_time_wait_rst_in_window_rfc1337(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_time_wait(h);
+  feed(h, S(1), SEG(.flags = RST, .seq = THEIR_FIN + 5));
+  expect_nothing(h, S(3));
+  assert_state(c, TCPLAB_TIME_WAIT);
+  assert_int_equal(tcplab_stack_stats(h->stack)->challenge_acks, 0);
+}
+
 /* Without RFC 1337, second check, TIME-WAIT: "If the RST bit is set, then
  * enter the CLOSED state, delete the TCB, and return." The close had
  * completed, so the application hears no error. */
@@ -734,6 +804,8 @@ int main(void) {
       TEST(test_fin_wait_2_data_without_reset),
       TEST(test_close_with_unread_data),
       TEST(test_close_wait_close_with_unread_data),
+      TEST(test_last_ack_close_with_unread_data),
+      TEST(test_closing_close_with_unread_data),
       TEST(test_close_with_unread_data_without_reset),
       TEST(test_fin_wait_2_data_after_shutdown),
       TEST(test_fin_wait_2_duplicate_ack),
@@ -763,6 +835,7 @@ int main(void) {
       TEST(test_time_wait_data),
       TEST(test_time_wait_syn),
       TEST(test_time_wait_rst_rfc1337),
+      TEST(test_time_wait_rst_in_window_rfc1337),
       TEST(test_time_wait_rst_without_rfc1337),
       TEST(test_time_wait_rst_in_window_without_rfc1337),
       TEST(test_time_wait_abort),

@@ -126,6 +126,16 @@ static int queue_fin(struct tcplab_conn *c, tcplab_time_t now,
   enum tcplab_state to;
   switch (c->state) {
   case TCPLAB_SYN_RECEIVED:
+    if (c->sndbuf.len > 0) {
+      /* "otherwise, queue for processing after entering ESTABLISHED
+       * state": the FIN follows the data, which waits for our SYN's ACK;
+       * the ACK check of SYN_RECEIVED still applies meanwhile. */
+      c->fin_queued = 1;
+      conn_trace(c, now, c->state, c->state, ev, 0, 0, 0, 0);
+      return TCPLAB_OK;
+    }
+    to = TCPLAB_FIN_WAIT_1;
+    break;
   case TCPLAB_ESTABLISHED: to = TCPLAB_FIN_WAIT_1; break;
   case TCPLAB_CLOSE_WAIT: to = TCPLAB_LAST_ACK; break;
   default: return TCPLAB_ERR_STATE;
@@ -147,6 +157,13 @@ static bool rst_on_abort(enum tcplab_state st) {
   case TCPLAB_CLOSE_WAIT: return true;
   default: return false;
   }
+}
+
+/* RFC 1122 4.2.2.13: close() with received data unread resets the
+ * connection wherever the peer still listens: ABORT's states, and CLOSING
+ * and LAST_ACK, where our FIN is not yet acknowledged. */
+static bool rst_on_unread(enum tcplab_state st) {
+  return rst_on_abort(st) || st == TCPLAB_CLOSING || st == TCPLAB_LAST_ACK;
 }
 
 static void note_close_call(struct tcplab_conn *c, tcplab_time_t now) {
@@ -179,7 +196,7 @@ int tcplab_conn_close(struct tcplab_conn *c, tcplab_time_t now) {
   bool unread = c->rcvbuf.len > 0;
   /* Nobody will read what is buffered or what still arrives. */
   ring_consume(&c->rcvbuf, c->rcvbuf.len);
-  if (unread && s->cfg.rst_on_data_loss && rst_on_abort(c->state)) {
+  if (unread && s->cfg.rst_on_data_loss && rst_on_unread(c->state)) {
     /* RFC 1122 4.2.2.13: a RST tells the peer its data was lost. */
     conn_send_segment(c, now, TCPLAB_RST | TCPLAB_ACK, c->snd_max, 0);
     conn_end(c, now, TCPLAB_CLOSED, TCPLAB_EV_APP_CLOSE, TCPLAB_ERR_DATA_LOST);

@@ -448,10 +448,8 @@ static void reset_received(struct tcplab_conn *c, tcplab_time_t now) {
     }
     break;
   case TCPLAB_TIME_WAIT:
-    if (c->stack->cfg.rfc1337) {
-      return; /* RFC 1337: no TIME-WAIT assassination */
-    }
-    /* The close had completed; nothing failed. */
+    /* Reached only without RFC 1337 (no TIME-WAIT assassination): the
+     * close had completed; nothing failed. */
     conn_end(c, now, TCPLAB_CLOSED, TCPLAB_EV_RCV, TCPLAB_OK);
     break;
   default:
@@ -774,6 +772,9 @@ static void sync_input(struct tcplab_conn *c, tcplab_time_t now,
   }
 
   if (rst) {
+    if (c->state == TCPLAB_TIME_WAIT && cfg->rfc1337) {
+      return; /* RFC 1337 F1: ignored, without even a challenge ACK */
+    }
     if (cfg->rfc5961 && seg->seq != c->rcv_nxt) {
       challenge_ack(c, now); /* RFC 5961 3.2: in window, not exact */
       return;
@@ -811,6 +812,13 @@ static void sync_input(struct tcplab_conn *c, tcplab_time_t now,
       c->notify |= NOTIFY_ACCEPTABLE;
     } else {
       c->notify |= NOTIFY_CONNECTED;
+    }
+    if (c->fin_queued) {
+      /* A close made in SYN_RECEIVED with data queued (3.10.4) takes
+       * effect now; its FIN leaves behind the data. */
+      conn_set_state(c, now, TCPLAB_FIN_WAIT_1,
+                     c->app_closed ? TCPLAB_EV_APP_CLOSE
+                                   : TCPLAB_EV_APP_SHUTDOWN);
     }
   }
 

@@ -265,7 +265,10 @@ void conn_output(struct tcplab_conn *c, tcplab_time_t now) {
     /* Our SYN is unacknowledged: only a FIN with no data before it may
      * follow it (close in SYN_RECEIVED, RFC 9293 3.10.4); data waits for
      * ESTABLISHED (3.10.2). */
-    if (c->fin_queued && c->sndbuf.len == 0 && c->snd_nxt == c->sb_seq) {
+    /* A FIN sent already goes again only once the SYN is acknowledged:
+     * a timeout resends the front segment alone (3.10.8). */
+    if (c->fin_queued && c->sndbuf.len == 0 && c->snd_nxt == c->sb_seq &&
+        c->snd_nxt == c->snd_max) {
       conn_send_segment(c, now, TCPLAB_FIN | TCPLAB_ACK, c->snd_nxt, 0);
       c->snd_nxt++;
     }
