@@ -394,6 +394,54 @@ static void test_data_retries_configured(void **state) {
   assert_closed(h, id, TCPLAB_ERR_TIMEDOUT);
 }
 
+/* RFC 9293 3.8.3 (MUST-21): "An application MUST be able to set the value
+ * for R2 for a particular connection." Two connections of one stack: the
+ * one given R2 = 1 gives up after one retransmission, the other keeps the
+ * stack's 2. */
+static void test_data_retries_per_connection(void **state) {
+  struct harness *h = *state;
+  struct tcplab_config cfg = defaults();
+  cfg.retries = 2;
+  h_restart(h, &cfg);
+  struct tcplab_conn *c = fx_established(h);
+  uint64_t id = tcplab_conn_id(c);
+  assert_int_equal(tcplab_conn_set_retries(c, 256), TCPLAB_ERR_INVAL);
+  assert_int_equal(tcplab_conn_set_retries(c, 1), TCPLAB_OK);
+  advance(h, MS(200));
+  send_str(c, MS(200), "x");
+  expect(h, MS(200),
+         SEG(.flags = PSH | ACK, .seq = SND_NXT, .ack = RCV_NXT, DATA("x")));
+  expect_only_at(
+      h, MS(1200),
+      SEG(.flags = PSH | ACK, .seq = SND_NXT, .ack = RCV_NXT, DATA("x")));
+  expect_nothing(h, MS(3200) - 1);
+  assert_not_closed(h, id);
+  expect_nothing(h, MS(3200));
+  assert_closed(h, id, TCPLAB_ERR_TIMEDOUT);
+}
+
+/* R2 "infinity" ("an interactive application might set R2 to
+ * 'infinity'"): the FIN goes again every rto_max past the stack's 15
+ * retransmissions and past 255, where the count stops, for as long as the
+ * peer stays silent; its answer then ends FIN_WAIT_1 as usual. */
+static void test_data_retries_never(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_fin_wait_1(h);
+  uint64_t id = tcplab_conn_id(c);
+  assert_int_equal(tcplab_conn_set_retries(c, TCPLAB_RETRIES_NEVER), TCPLAB_OK);
+  tcplab_time_t t = T_CLOSE, rto = S(1);
+  for (unsigned i = 0; i < 300; i++) {
+    t += rto;
+    expect_only_at(h, t,
+                   SEG(.flags = FIN | ACK, .seq = SND_NXT, .ack = RCV_NXT));
+    rto = rto * 2 > S(120) ? S(120) : rto * 2;
+  }
+  assert_not_closed(h, id);
+  assert_int_equal(tcplab_conn_stats(c)->timeouts, 300);
+  feed(h, t + S(1), SEG(.flags = ACK, .seq = RCV_NXT, .ack = SND_NXT + 1));
+  assert_state(c, TCPLAB_FIN_WAIT_2);
+}
+
 /* ---- Tests for the TIME-WAIT timer ---- */
 
 /* FIN-WAIT-2 after shutdown() at 100 ms (the application still reads),
@@ -776,6 +824,8 @@ int main(void) {
       TEST(test_fin_backoff_capped_and_give_up),
       TEST(test_partial_ack_restarts_timer),
       TEST(test_data_retries_configured),
+      TEST(test_data_retries_per_connection),
+      TEST(test_data_retries_never),
       TEST(test_time_wait_two_msl),
       TEST(test_time_wait_configured_msl),
       TEST(test_time_wait_zero_msl),

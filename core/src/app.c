@@ -281,3 +281,12 @@ const struct tcplab_conn_stats *tcplab_conn_stats(const struct tcplab_conn *c) {
 void tcplab_conn_set_nagle(struct tcplab_conn *c, bool on) {
   c->nagle = on ? 1 : 0;
 }
+
+int tcplab_conn_set_retries(struct tcplab_conn *c, unsigned retries) {
+  if (retries != TCPLAB_RETRIES_NEVER && retries > UINT8_MAX) {
+    return TCPLAB_ERR_INVAL;
+  }
+  c->retries_never = retries == TCPLAB_RETRIES_NEVER;
+  c->retries_max = c->retries_never ? 0 : (uint8_t)retries;
+  return TCPLAB_OK;
+}

@@ -113,6 +113,7 @@ struct tcplab_conn *conn_new(struct tcplab_stack *s, tcplab_time_t now,
   c->rcvbuf.cap = s->cfg.rcv_buf;
   rtt_init(&c->rtt, &s->cfg);
   c->nagle = s->cfg.nagle;
+  c->retries_max = (uint8_t)s->cfg.retries;
   c->ssthresh = TCPLAB_WINDOW_MAX;
   for (int i = 0; i < TIMER_COUNT; i++) {
     c->timer[i] = TCPLAB_TIME_NEVER;
@@ -971,14 +972,11 @@ void conn_on_timer(struct tcplab_conn *c, tcplab_time_t now) {
     return;
   }
   bool syn = c->snd_una == c->iss;
-  unsigned limit = !syn         ? cfg->retries
-                   : c->passive ? cfg->synack_retries
-                                : cfg->syn_retries;
-  if (c->retries >= limit) {
+  if (!conn_retry(c, !syn,
+                  c->passive ? cfg->synack_retries : cfg->syn_retries)) {
     conn_end(c, now, TCPLAB_CLOSED, TCPLAB_EV_GAVE_UP, TCPLAB_ERR_TIMEDOUT);
     return;
   }
-  c->retries++;
   c->stats.timeouts++;
   if (syn) {
     c->syn_retx = 1;

@@ -107,23 +107,25 @@ struct tcplab_conn {
   bool notifying;        /* its application callbacks are running */
   uint8_t notify;        /* NOTIFY_* bits pending */
   uint8_t persist_shift; /* zero-window probes sent: the interval doubles */
+  uint8_t retries_max;   /* R2 for data, FIN and probes, unless never */
 
-  unsigned passive : 1;     /* created from a listener */
-  unsigned irs_valid : 1;   /* a SYN was received */
-  unsigned fin_queued : 1;  /* shutdown/close: FIN after the data */
-  unsigned fin_acked : 1;   /* our FIN was acknowledged */
-  unsigned fin_rcvd : 1;    /* the peer's FIN was received in order */
-  unsigned app_closed : 1;  /* close() called: received data discarded */
-  unsigned fin_seen : 1;    /* fin_seq is valid (FIN may be out of order) */
-  unsigned in_recovery : 1; /* NewReno fast recovery */
-  unsigned persist : 1;     /* TIMER_RTX is the zero-window probe timer */
-  unsigned nagle : 1;       /* Nagle's algorithm on */
-  unsigned wscale_ok : 1;   /* both SYNs carried window scale */
-  unsigned rtt_active : 1;  /* a segment is being timed */
-  unsigned syn_retx : 1;    /* our SYN or SYN|ACK was retransmitted */
-  unsigned queued : 1;      /* in the listener's accept queue */
-  unsigned dead : 1;        /* reached CLOSED; freed at the next reap */
-  unsigned tw_queued : 1;   /* its timer is in the TIME_WAIT queue */
+  unsigned passive : 1;       /* created from a listener */
+  unsigned irs_valid : 1;     /* a SYN was received */
+  unsigned fin_queued : 1;    /* shutdown/close: FIN after the data */
+  unsigned fin_acked : 1;     /* our FIN was acknowledged */
+  unsigned fin_rcvd : 1;      /* the peer's FIN was received in order */
+  unsigned app_closed : 1;    /* close() called: received data discarded */
+  unsigned fin_seen : 1;      /* fin_seq is valid (FIN may be out of order) */
+  unsigned in_recovery : 1;   /* NewReno fast recovery */
+  unsigned persist : 1;       /* TIMER_RTX is the zero-window probe timer */
+  unsigned nagle : 1;         /* Nagle's algorithm on */
+  unsigned wscale_ok : 1;     /* both SYNs carried window scale */
+  unsigned rtt_active : 1;    /* a segment is being timed */
+  unsigned syn_retx : 1;      /* our SYN or SYN|ACK was retransmitted */
+  unsigned queued : 1;        /* in the listener's accept queue */
+  unsigned dead : 1;          /* reached CLOSED; freed at the next reap */
+  unsigned tw_queued : 1;     /* its timer is in the TIME_WAIT queue */
+  unsigned retries_never : 1; /* R2 "infinity" (RFC 9293 3.8.3) */
 
   const struct tcplab_segment *in_seg; /* segment being processed */
   struct tcplab_conn_stats stats;
@@ -227,6 +229,24 @@ void conn_send_ack(struct tcplab_conn *c, tcplab_time_t now);
 static inline bool state_receives(enum tcplab_state st) {
   return st == TCPLAB_ESTABLISHED || st == TCPLAB_FIN_WAIT_1 ||
          st == TCPLAB_FIN_WAIT_2;
+}
+
+/* Counts one more retransmission of the same octet; tells whether the
+ * connection must give up first (R2 reached: limit, or the connection's
+ * own for data). The count stops at 255, which is as far as any limit
+ * goes, so an endless R2 never wraps it. */
+static inline bool conn_retry(struct tcplab_conn *c, bool data,
+                              unsigned limit) {
+  if (data) {
+    limit = c->retries_never ? UINT_MAX : c->retries_max;
+  }
+  if (c->retries >= limit) {
+    return false;
+  }
+  if (c->retries < UINT8_MAX) {
+    c->retries++;
+  }
+  return true;
 }
 
 /* The receive window in bytes that we offer now. It is the free buffer

@@ -374,7 +374,6 @@ static tcplab_time_t probe_interval(const struct tcplab_conn *c) {
  * In a small window, override silly-window avoidance and send what fits
  * (RFC 9293 3.8.6.2.1, the override timeout). */
 void conn_persist_expired(struct tcplab_conn *c, tcplab_time_t now) {
-  const struct tcplab_config *cfg = &c->stack->cfg;
   uint32_t data_end = c->sb_seq + c->sndbuf.len;
   if (c->snd_wnd > 0) {
     c->persist = 0;
@@ -401,11 +400,10 @@ void conn_persist_expired(struct tcplab_conn *c, tcplab_time_t now) {
   }
   /* Probe for as long as the peer answers; any ACK resets the count, so
    * only a silent peer is given up on. */
-  if (c->retries >= cfg->retries) {
+  if (!conn_retry(c, true, 0)) {
     conn_end(c, now, TCPLAB_CLOSED, TCPLAB_EV_GAVE_UP, TCPLAB_ERR_TIMEDOUT);
     return;
   }
-  c->retries++;
   c->stats.zero_window_probes++;
   uint32_t n = seq_lt(seq, data_end) ? 1 : 0;
   conn_send_segment(c, now, n ? TCPLAB_ACK : TCPLAB_FIN | TCPLAB_ACK, seq, n);

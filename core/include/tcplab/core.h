@@ -23,6 +23,7 @@
 #ifndef TCPLAB_CORE_H
 #define TCPLAB_CORE_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -446,6 +447,14 @@ int tcplab_conn_abort(struct tcplab_conn *c, tcplab_time_t now);
 /* Nagle's algorithm for this connection (RFC 896; on by default from
  * cfg.nagle): small segments wait while data is unacknowledged. */
 void tcplab_conn_set_nagle(struct tcplab_conn *c, bool on);
+
+/* R2 for this connection (RFC 9293 3.8.3, MUST-21): how often data, a FIN
+ * or a zero-window probe is sent again without an answer before the
+ * connection ends with TCPLAB_ERR_TIMEDOUT; 0..255, or
+ * TCPLAB_RETRIES_NEVER to keep trying for ever. Starts as cfg.retries.
+ * Returns TCPLAB_OK or TCPLAB_ERR_INVAL. */
+#define TCPLAB_RETRIES_NEVER UINT_MAX
+int tcplab_conn_set_retries(struct tcplab_conn *c, unsigned retries);
 
 /* Free send-buffer space in bytes: how much tcplab_conn_send would take
  * now (0 once the connection can send no more). */
