@@ -984,6 +984,19 @@ static int l_connect(lua_State *L) {
   return 2;
 }
 
+/* core.set_retries(sim, id, retries) -> true | nil, message, code
+ * (retries: 0..255, or 2^32 - 1 for never) */
+static int l_set_retries(lua_State *L) {
+  struct lsim *s = check_sim(L, 1);
+  int rc = tcplab_sim_set_retries(s->sim, check_id(L, 2),
+                                  (uint32_t)check_range(L, 3, UINT32_MAX));
+  if (rc < 0) {
+    return push_fail(L, rc);
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 /* The methods below are called by scripts directly (they run for every
  * connection of an experiment): their errors name the method, and
  * luaL_error puts them at the script's line. */
@@ -1535,6 +1548,7 @@ static const luaL_Reg functions[] = {
     {"pcap", l_pcap},
     {"listen", l_listen},
     {"connect", l_connect},
+    {"set_retries", l_set_retries},
     {"conn_handle", l_conn_handle},
     {"conn_of", l_conn_of},
     {"set_action_time", l_set_action_time},

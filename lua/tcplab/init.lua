@@ -1122,8 +1122,28 @@ local function with_callbacks(F, n, opts, keys)
   return h
 end
 
-local LISTEN_KEYS = set_of { "backlog", "on_accept", "on_data", "on_close", "on_end" }
-local CONNECT_KEYS = set_of { "at", "after", "port", "on_connect", "on_data", "on_close", "on_end" }
+local LISTEN_KEYS = set_of { "backlog", "retries", "on_accept", "on_data", "on_close", "on_end" }
+local CONNECT_KEYS = set_of { "at", "after", "port", "retries", "on_connect", "on_data", "on_close",
+  "on_end" }
+
+-- opts.retries: R2 for one connection (RFC 9293 3.8.3, MUST-21), an
+-- integer in [0, 255] or "never" (2^32 - 1 for tcplab.core); nil if not
+-- given.
+local function opt_retries(F, n, v)
+  if v == nil then return nil end
+  local r = v == "never" and 0xffffffff
+    or (mtype(v) == "integer" and v >= 0 and v <= 255 and v)
+  if not r then
+    argerror(F, n, fmt('retries must be an integer in [0, 255] or "never", got %s', show(v)))
+  end
+  return r
+end
+
+local function set_retries(F, S, id, r)
+  if r == nil then return end
+  local ok, err = core.set_retries(S.u, id, r)
+  if not ok then fail(F, err) end
+end
 
 -- node:listen(port [, { backlog = 128, on_accept = fn(conn),
 -- on_data = fn(conn, nbytes), on_close = fn(conn), on_end = fn(conn, err)
@@ -1135,16 +1155,18 @@ function Node:listen(port, opts)
   if r.router then fail(F, fmt("node '%s' is a router, which runs no application", r.name)) end
   if port == nil then argerror(F, 1, "port expected (an integer in [1, 65535]), got nil") end
   port = opt_int(F, 1, "port", port, 1, 65535)
-  local h, backlog = nil, 0
+  local h, backlog, retries = nil, 0, nil
   if opts ~= nil then
     h = with_callbacks(F, 2, opts, LISTEN_KEYS)
     backlog = opt_int(F, 2, "backlog", opts.backlog, 1, 65535, 0)
+    retries = opt_retries(F, 2, opts.retries)
   end
   local id, err = core.listen(r.u, r.id, port, backlog)
   if not id then
     if err:find("in use", 1, true) then argerror(F, 1, fmt("port %d is in use on node '%s'", port, r.name)) end
     fail(F, err)
   end
+  set_retries(F, r.S, id, retries)
   r.S.handlers[id] = h or false
   return err -- the listener's handle
 end
@@ -1165,14 +1187,16 @@ function Node:connect(peer, port, opts)
     if port == nil then argerror(F, 2, "port expected (an integer in [1, 65535]), got nil") end
     port = opt_int(F, 2, "port", port, 1, 65535)
   end
-  local h, at, lport = nil, nil, 0
+  local h, at, lport, retries = nil, nil, 0, nil
   if opts ~= nil then
     h = with_callbacks(F, 3, opts, CONNECT_KEYS)
+    retries = opt_retries(F, 3, opts.retries)
     if opts.at ~= nil or opts.after ~= nil then at = when(F, 3, opts.at, opts.after, S.u) end
     if opts.port ~= nil then lport = opt_int(F, 3, "port", opts.port, 1, 65535) end
   end
   local id, c = core.connect(S.u, r.id, pr.id, port, at, lport)
   if not id then fail(F, c) end
+  set_retries(F, S, id, retries)
   S.handlers[id] = h or false
   return c
 end

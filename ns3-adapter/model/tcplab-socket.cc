@@ -227,6 +227,7 @@ int TcplabSocket::Connect(const Address &address) {
   }
   m_conn = c;
   m_hadConn = true;
+  ApplyDataRetries();
   m_connId = tcplab_conn_id(c);
   m_stats = *tcplab_conn_stats(c);
   tcplab_conn_set_user_data(c, this);
@@ -438,6 +439,10 @@ void TcplabSocket::CoreAcceptable(struct tcplab_listener *l) {
     child->m_shutdownRecv = m_shutdownRecv;
     child->m_conn = c;
     child->m_hadConn = true;
+    // As a forked TcpSocketBase, the child keeps the listener's R2.
+    child->m_dataRetries = m_dataRetries;
+    child->m_dataRetriesSet = m_dataRetriesSet;
+    child->ApplyDataRetries();
     child->m_established = true;
     child->m_connId = tcplab_conn_id(c);
     child->m_stats = *tcplab_conn_stats(c);
@@ -614,11 +619,32 @@ void TcplabSocket::SetSynRetries(uint32_t count) {
 uint32_t TcplabSocket::GetSynRetries() const {
   return m_tcp ? m_tcp->GetConfig().syn_retries : m_synRetries;
 }
+void TcplabSocket::NotifyConstructionCompleted() {
+  TcpSocket::NotifyConstructionCompleted();
+  m_constructed = true;
+}
+/* The attribute's default, set during construction, leaves the node's
+ * `retries` in force; a value given afterwards is this connection's R2
+ * (RFC 9293 3.8.3, MUST-21): above 255 is 255, UINT32_MAX never ends. */
 void TcplabSocket::SetDataRetries(uint32_t retries) {
   m_dataRetries = retries;
+  if (m_constructed) {
+    m_dataRetriesSet = true;
+    ApplyDataRetries();
+  }
 }
 uint32_t TcplabSocket::GetDataRetries() const {
-  return m_tcp ? m_tcp->GetConfig().retries : m_dataRetries;
+  if (m_dataRetriesSet || !m_tcp) {
+    return m_dataRetries;
+  }
+  return m_tcp->GetConfig().retries;
+}
+void TcplabSocket::ApplyDataRetries() {
+  if (m_conn && m_dataRetriesSet) {
+    tcplab_conn_set_retries(m_conn, m_dataRetries == UINT32_MAX
+                                        ? TCPLAB_RETRIES_NEVER
+                                        : std::min(m_dataRetries, 255u));
+  }
 }
 void TcplabSocket::SetDelAckTimeout(Time timeout) {
   m_delAckTimeout = timeout;

@@ -90,6 +90,7 @@ public:
 
 protected:
   void DoDispose() override;
+  void NotifyConstructionCompleted() override;
 
 private:
   /* TcpSocket attributes: stored only (see the class comment). */
@@ -119,6 +120,8 @@ private:
   Time GetPersistTimeout() const override;
 
   int SetError(int coreError);
+  /* DataRetries given after construction is R2 for this connection. */
+  void ApplyDataRetries();
   void Release();
   uint32_t SendBufferCap() const;
   tcplab_time_t Now() const;
@@ -147,6 +150,8 @@ private:
   Time m_connTimeout, m_delAckTimeout, m_persistTimeout;
   uint32_t m_synRetries, m_dataRetries, m_delAckMaxCount;
   bool m_noDelay;
+  bool m_constructed = false;    /* attribute defaults are set */
+  bool m_dataRetriesSet = false; /* DataRetries given: the connection's R2 */
 
   TracedValue<TcpStates_t> m_state;
   TracedCallback<const struct tcplab_trace_event *> m_traceEvent;

@@ -369,6 +369,14 @@ int tcplab_sim_abort(tcplab_sim *sim, int conn, tcplab_time_t at) {
   });
 }
 
+int tcplab_sim_set_retries(tcplab_sim *sim, int conn, uint32_t retries) {
+  CHECK_SIM(sim, "set_retries");
+  return Guard("set_retries", [&]() {
+    sim->SetRetries(conn, retries);
+    return TCPLAB_SIM_OK;
+  });
+}
+
 int tcplab_sim_at(tcplab_sim *sim, tcplab_time_t at, void *arg) {
   CHECK_SIM(sim, "at");
   return Guard("at", [&]() {

@@ -305,6 +305,9 @@ void Sim::DoConnect(int id, uint32_t raddr, uint16_t rport, uint16_t lport) {
   Ptr<Socket> s =
       Socket::CreateSocket(nodes[c0.node].node, TcpSocketFactory::GetTypeId());
   ApplyNativeConfig(c0.node, s);
+  if (c0.hasRetries) {
+    s->SetAttribute("DataRetries", UintegerValue(c0.retries));
+  }
   c0.socket = s;
   int rc = s->Bind(InetSocketAddress(Ipv4Address::GetAny(), lport));
   if (rc == 0) {
@@ -446,7 +449,17 @@ void Sim::HandleNormalClose(int id) {
 }
 
 void Sim::HandleErrorClose(int id) {
-  (void)id; // the state trace reports the end with its reason
+  // tcplab's state trace reports every end with its reason. ns-3's TCP
+  // gives up on data (DataRetries) without a change of state: the end is
+  // known only from this call.
+  ConnRec &c = Conn(id);
+  if (!c.native || c.ended || c.isListener) {
+    return;
+  }
+  AddTimeline(c, c.state, TCPLAB_CLOSED, TCPLAB_EV_GAVE_UP, false, 0, 0, 0,
+              false, 0, false, 0);
+  c.state = TCPLAB_CLOSED;
+  EndConn(c, TCPLAB_ERR_TIMEDOUT);
 }
 
 /* Hands pending application data to the socket as its buffer allows, and
@@ -620,6 +633,23 @@ void Sim::DoClose(int id) {
   }
   AppCall call(*this, id, TCPLAB_EV_APP_CLOSE);
   s->Close();
+}
+
+void Sim::SetRetries(int id, uint32_t retries) {
+  ConnRec &c = Conn(id);
+  if (retries > 255 && retries != TCPLAB_SIM_RETRIES_NEVER) {
+    throw SimError(TCPLAB_SIM_ERR_INVAL,
+                   "retries must be in [0, 255] or never");
+  }
+  if (c.ended) {
+    throw SimError(TCPLAB_SIM_ERR_STATE, "retries: the connection has ended");
+  }
+  c.hasRetries = true;
+  c.retries = retries;
+  if (c.socket) {
+    // A listener's socket hands it to the sockets it accepts.
+    c.socket->SetAttribute("DataRetries", UintegerValue(retries));
+  }
 }
 
 void Sim::Abort(int id, tcplab_time_t at) {

@@ -171,6 +171,10 @@ struct ConnRec {
   /* the earliest time a shutdown, close or abort was asked for: a send
    * at or after it is an error (RFC 9293 3.10.2 "connection closing") */
   tcplab_time_t closingFrom = TCPLAB_TIME_NEVER;
+  /* R2 given for this connection (or a listener's), applied to its socket
+   * as ns-3's DataRetries */
+  bool hasRetries = false;
+  uint32_t retries = 0;
   std::deque<Chunk> pending;
   uint64_t streamOffset = 0; /* bytes handed to the socket so far */
   std::string received;      /* kept until tcplab_sim_recv */
@@ -245,6 +249,7 @@ public:
   void Shutdown(int conn, tcplab_time_t at);
   void Close(int conn, tcplab_time_t at);
   void Abort(int conn, tcplab_time_t at);
+  void SetRetries(int conn, uint32_t retries);
   void At(tcplab_time_t at, void *arg);
   int64_t Recv(int conn, void *buf, size_t cap);
   void ConnInfo(int conn, struct tcplab_sim_conn_info *out) const;

@@ -345,6 +345,51 @@ H.test("inject, pcap, half-close, ns-3's TCP, dumbbell", function()
   sim:close()
 end)
 
+-- RFC 9293 3.8.3 (MUST-21): R2 per connection. The server goes silent
+-- at 2 s; 100 bytes leave at 3 s. With retries = 2 the data goes again at
+-- 4 and 6 s and the connection gives up at 10 s; the node's default (15
+-- for tcplab, 6 for ns-3's TCP) gives up far later; "never" does not.
+-- ns-3's own TCP takes the same option (its DataRetries attribute).
+H.test("retries per connection and per listener", function()
+  for _, tcp in ipairs{ "tcplab", "ns3" } do
+    local sim, client, server, link = pair{ client = { tcp = tcp }, server = { tcp = tcp } }
+    link:drop{ from = server, every = true, after = 2 }
+    server:listen(80)
+    local two = client:connect(server, 80, { at = 1, retries = 2 })
+    local default = client:connect(server, 80, { at = 1 })
+    local never = client:connect(server, 80, { at = 1, retries = "never" })
+    for _, c in ipairs{ two, default, never } do c:send(100, { at = 3 }) end
+    sim:run{ stop = 3000 }
+    local function ended(c)
+      local row = tcplab.first(sim:timeline(), { conn = c.id, to_state = "CLOSED" })
+      return row and row.time_s, row and row.event
+    end
+    local t, ev = ended(two)
+    H.eq(two.error, "timed_out", tcp .. ": retries = 2 times out")
+    H.eq(ev, "gave_up", tcp .. ": the timeline says why")
+    H.check(t >= 10 and t < 10.001, tcp .. ": gave up at 10 s, not " .. tostring(t))
+    local sent = tcplab.count(sim:segments(), { from_node = "client", action = "sent", flow = two.flow, len = 100 })
+    H.eq(sent, 3, tcp .. ": the data went three times")
+    t = ended(default)
+    H.eq(default.error, "timed_out", tcp .. ": the default times out too")
+    H.check(t > 100, tcp .. ": later, at " .. tostring(t))
+    H.eq(never.state, "ESTABLISHED", tcp .. ": never gives up")
+    H.eq(ended(never), nil, tcp .. ": no end row for never")
+    sim:close()
+  end
+  -- A listener's retries serve every connection it accepts.
+  local sim, client, server, link = pair()
+  link:drop{ from = client, every = true, after = 2 }
+  local accepted
+  server:listen(80, { retries = 1, on_accept = function(c) accepted = c; c:send(100, { at = 3 }) end })
+  client:connect(server, 80, { at = 1 })
+  sim:run{ stop = 100 }
+  H.eq(accepted.error, "timed_out", "accepted: times out")
+  H.eq(tcplab.first(sim:timeline(), { conn = accepted.id, to_state = "CLOSED" }).time_s, 6,
+    "accepted: one retry at 4 s, gave up at 6 s")
+  sim:close()
+end)
+
 H.test("cwnd rows of ns-3's TCP, for comparison", function()
   -- A native client sends 100 KB; its 20th full segment is lost.
   local sim, client, server, link = pair{ client = { tcp = "ns3", mss = 1460 } }

@@ -258,6 +258,13 @@ int tcplab_sim_shutdown(tcplab_sim *sim, int conn, tcplab_time_t at);
 int tcplab_sim_close(tcplab_sim *sim, int conn, tcplab_time_t at);
 /* Abort at `at`: RST, queued data discarded. */
 int tcplab_sim_abort(tcplab_sim *sim, int conn, tcplab_time_t at);
+/* R2 of one connection, or of every connection a listener accepts (RFC
+ * 9293 3.8.3, MUST-21): how often data or a FIN is sent again without an
+ * answer before the connection times out, 0..255, or
+ * TCPLAB_SIM_RETRIES_NEVER; the node's `retries` otherwise. It is ns-3's
+ * "DataRetries" socket attribute, so ns-3's own TCP takes it too. */
+#define TCPLAB_SIM_RETRIES_NEVER UINT32_MAX
+int tcplab_sim_set_retries(tcplab_sim *sim, int conn, uint32_t retries);
 /* Calls the timer callback with arg at `at`. */
 int tcplab_sim_at(tcplab_sim *sim, tcplab_time_t at, void *arg);
 
