@@ -1264,6 +1264,39 @@ static void test_wscale_negotiated(void **state) {
   expect_nothing(h, MS(300));
 }
 
+/* RFC 7323 2.3: "If a Window Scale option is received with a shift.cnt
+ * value larger than 14, the TCP SHOULD log the error but MUST use 14
+ * instead of the specified value." A shift of 15: a window field of 1 is
+ * 1 << 14 = 16384 octets (not 32768): eleven full segments, and 324
+ * octets too few to send alone. The stack counts the error. */
+static void test_wscale_above_14_is_14(void **state) {
+  struct harness *h = *state;
+  struct tcplab_config cfg = wscale_config();
+  cfg.initial_window = 30; /* cwnd is not the limit */
+  h_restart(h, &cfg);
+  fx_listen(h);
+  feed(h, 0,
+       SEG(.flags = SYN, .seq = REMOTE_ISS,
+           .opt = {.present = TCPLAB_OPT_MSS | TCPLAB_OPT_WSCALE,
+                   .mss = 1460,
+                   .wscale = 15}));
+  expect(h, 0,
+         SEG(.flags = SYN | ACK, .seq = LOCAL_ISS, .ack = REMOTE_ISS + 1,
+             .wnd = 65535,
+             .opt = {.present = TCPLAB_OPT_MSS | TCPLAB_OPT_WSCALE,
+                     .mss = 1460,
+                     .wscale = 3}));
+  assert_int_equal(tcplab_stack_stats(h->stack)->wscale_clamped, 1);
+  feed(h, T_HANDSHAKE, SEG(.flags = ACK, ACKED(0), .wnd = 1));
+  struct tcplab_conn *c = NULL;
+  assert_int_equal(tcplab_listener_accept(h->listener, &c), TCPLAB_OK);
+  send_stream(h, c, MS(100), 0, 30000);
+  for (unsigned i = 0; i < 11; i++)
+    expect(h, MS(100),
+           SEG(.flags = ACK, OUR(i * MSS, MSS), .wnd = WSCALE_BUF >> 3));
+  expect_nothing(h, MS(200));
+}
+
 /* The peer's SYN has no window scale option: our SYN|ACK carries none
  * (1.3: "only if it received a Window Scale option in the <SYN>") and
  * neither side scales; the field saturates at 65535. */
@@ -1893,6 +1926,7 @@ int main(void) {
       TEST(test_receiver_sws_peer_mss),
       TEST(test_wscale_negotiated),
       TEST(test_wscale_not_negotiated),
+      TEST(test_wscale_above_14_is_14),
       TEST(test_wscale_active_open_negotiated),
       TEST(test_wscale_active_open_refused),
       TEST(test_full_buffer_closes_scaled_window),

@@ -210,6 +210,9 @@ static void take_options(struct tcplab_conn *c,
   if ((seg->opt.present & TCPLAB_OPT_WSCALE) && c->stack->cfg.window_scale) {
     c->wscale_ok = 1;
     c->snd_wscale = seg->opt.wscale < 14 ? seg->opt.wscale : 14;
+    if (seg->opt.wscale > 14) {
+      c->stack->stats.wscale_clamped++; /* "SHOULD log the error" */
+    }
     c->rcv_wscale = wscale_for(c->stack->cfg.rcv_buf);
   }
 }

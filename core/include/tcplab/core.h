@@ -338,6 +338,7 @@ struct tcplab_stack_stats {
   uint64_t rst_sent;       /* RSTs to segments with no connection */
   uint64_t backlog_drops;  /* SYNs dropped: listener queue full */
   uint64_t challenge_acks; /* RFC 5961 challenge ACKs sent */
+  uint64_t wscale_clamped; /* RFC 7323 2.3: window shifts > 14 taken as 14 */
   uint64_t conns_active;   /* connections alive now */
   uint64_t conns_total;    /* connections ever created */
   uint64_t tx_no_buffer;   /* segments dropped: tx_buffer returned NULL */
