@@ -31,6 +31,8 @@ static void defaults(void **state) {
   assert_int_equal(cfg.initial_window, 10);
   assert_true(cfg.rfc1337);
   assert_true(cfg.rfc5961);
+  assert_int_equal(cfg.challenge_ack_limit, 10); /* RFC 5961 7's example */
+  assert_int_equal(cfg.challenge_ack_interval, TCPLAB_S(5));
   assert_true(cfg.rst_on_data_loss); /* RFC 1122 4.2.2.13 SHOULD */
   assert_int_equal(cfg.seed, 0);
   assert_int_equal(cfg.ephemeral_min, 49152);
@@ -93,6 +95,13 @@ static void rejects_each_field(void **state) {
   c = d;
   c.retries = 256;
   expect_invalid(&c, "retries");
+
+  c = d;
+  c.challenge_ack_interval = 0;
+  expect_invalid(&c, "challenge_ack_interval");
+  c = d;
+  c.challenge_ack_interval = TCPLAB_S(3600) + 1;
+  expect_invalid(&c, "challenge_ack_interval");
 
   c = d;
   c.fin_wait_2_timeout = 0;

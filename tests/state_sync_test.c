@@ -299,6 +299,68 @@ static void test_established_rst_in_window(void **state) {
   assert_closed(h, id, TCPLAB_ERR_RESET);
 }
 
+/* RFC 5961 7: "in any 5-second window, no more than 10 challenge ACKs
+ * should be sent". A blind attacker's in-window RSTs, one every 100 ms
+ * from 1 s: the first ten (1.0 .. 1.9 s) are challenged, the rest of the
+ * interval begun at 1 s is silent; the RST at 6.0 s opens the next
+ * interval and is challenged again. */
+static void test_challenge_acks_throttled(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_established(h);
+  for (unsigned i = 0; i < 51; i++) {
+    tcplab_time_t t = S(1) + i * MS(100);
+    feed(h, t, SEG(.flags = RST, .seq = RCV_NXT + 1 + i));
+    if (i < 10 || i == 50) {
+      expect(h, t, SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT));
+    } else {
+      expect_nothing(h, t);
+    }
+  }
+  assert_state(c, TCPLAB_ESTABLISHED);
+  const struct tcplab_stack_stats *st = tcplab_stack_stats(h->stack);
+  assert_int_equal(st->challenge_acks, 11);
+  assert_int_equal(st->challenge_acks_limited, 40);
+}
+
+/* The limit and the interval are settings: 2 per second, SYNs 400 ms
+ * apart; 1.0 and 1.4 s are answered, 1.8 s is over the limit, 2.2 s
+ * begins a new interval. */
+static void test_challenge_ack_limit_configured(void **state) {
+  struct harness *h = *state;
+  struct tcplab_config cfg;
+  h_config_default(&cfg);
+  cfg.challenge_ack_limit = 2;
+  cfg.challenge_ack_interval = S(1);
+  h_restart(h, &cfg);
+  fx_established(h);
+  for (unsigned i = 0; i < 4; i++) {
+    tcplab_time_t t = S(1) + i * MS(400);
+    feed(h, t, SEG(.flags = SYN, .seq = RCV_NXT + 5));
+    if (i == 2) {
+      expect_nothing(h, t);
+    } else {
+      expect(h, t, SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT));
+    }
+  }
+  assert_int_equal(tcplab_stack_stats(h->stack)->challenge_acks_limited, 1);
+}
+
+/* A limit of 0 lifts it: a hundred SYNs at once, a hundred answers. */
+static void test_challenge_ack_no_limit(void **state) {
+  struct harness *h = *state;
+  struct tcplab_config cfg;
+  h_config_default(&cfg);
+  cfg.challenge_ack_limit = 0;
+  h_restart(h, &cfg);
+  fx_established(h);
+  for (unsigned i = 0; i < 100; i++) {
+    feed(h, S(1), SEG(.flags = SYN, .seq = RCV_NXT + 5));
+    expect(h, S(1), SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT));
+  }
+  assert_int_equal(tcplab_stack_stats(h->stack)->challenge_acks, 100);
+  assert_int_equal(tcplab_stack_stats(h->stack)->challenge_acks_limited, 0);
+}
+
 /* "If the RST bit is set and the sequence number is outside the current
  * receive window, silently drop the segment." */
 static void test_established_rst_out_of_window(void **state) {
@@ -727,6 +789,9 @@ int main(void) {
       TEST(test_close_wait_abort),
       TEST(test_close_wait_close),
       TEST(test_close_wait_close_in_callback),
+      TEST(test_challenge_acks_throttled),
+      TEST(test_challenge_ack_limit_configured),
+      TEST(test_challenge_ack_no_limit),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -36,6 +36,8 @@ void tcplab_config_default(struct tcplab_config *cfg) {
       .two_way_handshake = false,
       .rfc1337 = true,
       .rfc5961 = true,
+      .challenge_ack_limit = 10,
+      .challenge_ack_interval = TCPLAB_S(5),
       .rst_on_data_loss = true,
       .seed = 0,
       .ephemeral_min = 49152,
@@ -75,6 +77,9 @@ static const char *check(const struct tcplab_config *cfg) {
     return "delayed_ack must be in [0, 500 ms)";
   if (cfg->initial_window == 0 || cfg->initial_window > 1000)
     return "initial_window must be in [1, 1000] segments";
+  if (cfg->challenge_ack_interval == 0 ||
+      cfg->challenge_ack_interval > TIME_LIMIT)
+    return "challenge_ack_interval must be in (0, 3600 s]";
   if (cfg->ephemeral_min == 0 || cfg->ephemeral_min > cfg->ephemeral_max)
     return "ephemeral_min must be in [1, ephemeral_max]";
   return NULL;

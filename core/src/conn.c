@@ -189,8 +189,24 @@ void conn_end(struct tcplab_conn *c, tcplab_time_t now, enum tcplab_state to,
 /* ---------------------------------------------------------- helpers */
 
 static void challenge_ack(struct tcplab_conn *c, tcplab_time_t now) {
+  /* RFC 5961 7, ACK throttling: a limit per stack, as the RFC has it (a
+   * count shared by all connections is the side channel of
+   * CVE-2016-5696, which Linux closed by counting per connection). */
+  struct tcplab_stack *s = c->stack;
+  if (s->cfg.challenge_ack_limit != 0) {
+    if (s->chack_count == 0 ||
+        now - s->chack_start >= s->cfg.challenge_ack_interval) {
+      s->chack_start = now;
+      s->chack_count = 0;
+    }
+    if (s->chack_count >= s->cfg.challenge_ack_limit) {
+      s->stats.challenge_acks_limited++;
+      return;
+    }
+    s->chack_count++;
+  }
   /* RFC 5961 3.2/4.2/5.2: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> */
-  c->stack->stats.challenge_acks++;
+  s->stats.challenge_acks++;
   conn_send_ack(c, now);
 }
 

@@ -186,8 +186,11 @@ struct tcplab_stack {
   unsigned depth;                         /* nesting of API calls */
 
   uint64_t next_id;
-  uint32_t next_port; /* ephemeral port cursor */
-  uint8_t *txbuf;     /* one segment being encoded: header + MSS */
+  tcplab_time_t chack_start; /* when the current challenge ACK interval
+                                began (RFC 5961 7) */
+  uint32_t chack_count;      /* challenge ACKs sent in it */
+  uint32_t next_port;        /* ephemeral port cursor */
+  uint8_t *txbuf;            /* one segment being encoded: header + MSS */
   size_t txcap;
 };
 

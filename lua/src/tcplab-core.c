@@ -195,6 +195,8 @@ static const struct field {
     F(two_way_handshake, K_BOOL),
     F(rfc1337, K_BOOL),
     F(rfc5961, K_BOOL),
+    F(challenge_ack_limit, K_UINT),
+    F(challenge_ack_interval, K_TIME),
     F(rst_on_data_loss, K_BOOL),
     F(seed, K_U64),
     F(ephemeral_min, K_U16),

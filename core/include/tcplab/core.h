@@ -217,12 +217,17 @@ struct tcplab_config {
                                        segments). Never on by default. */
   bool rfc1337;                     /* ignore RST in TIME_WAIT: true */
   bool rfc5961;                     /* challenge ACKs for RST/SYN: true */
-  bool rst_on_data_loss;            /* RFC 1122 4.2.2.13: close() with
-                                       received data unread, or data arriving
-                                       after close(), resets the connection
-                                       to show that data was lost: true (as
-                                       Linux and BSD); false acknowledges
-                                       and drops such data (RFC 9293) */
+  unsigned challenge_ack_limit;     /* RFC 5961 7: at most this many
+                                       challenge ACKs per stack in each
+                                       challenge_ack_interval (counted from
+                                       its first one): 10; 0 = no limit */
+  tcplab_time_t challenge_ack_interval; /* 5 s, RFC 5961 7's example */
+  bool rst_on_data_loss;                /* RFC 1122 4.2.2.13: close() with
+                                           received data unread, or data arriving
+                                           after close(), resets the connection
+                                           to show that data was lost: true (as
+                                           Linux and BSD); false acknowledges
+                                           and drops such data (RFC 9293) */
   uint64_t seed;          /* ISN key (RFC 6528); runs repeat exactly */
   uint16_t ephemeral_min; /* RFC 6335: 49152 */
   uint16_t ephemeral_max; /* 65535 */
@@ -335,9 +340,10 @@ struct tcplab_callbacks {
 struct tcplab_stack_stats {
   uint64_t segs_in, segs_out;
   uint64_t malformed[TCPLAB_MALFORMED_COUNT]; /* dropped, by reason */
-  uint64_t rst_sent;       /* RSTs to segments with no connection */
-  uint64_t backlog_drops;  /* SYNs dropped: listener queue full */
-  uint64_t challenge_acks; /* RFC 5961 challenge ACKs sent */
+  uint64_t rst_sent;               /* RSTs to segments with no connection */
+  uint64_t backlog_drops;          /* SYNs dropped: listener queue full */
+  uint64_t challenge_acks;         /* RFC 5961 challenge ACKs sent */
+  uint64_t challenge_acks_limited; /* not sent: challenge_ack_limit */
   uint64_t wscale_clamped; /* RFC 7323 2.3: window shifts > 14 taken as 14 */
   uint64_t conns_active;   /* connections alive now */
   uint64_t conns_total;    /* connections ever created */
