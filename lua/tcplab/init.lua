@@ -597,7 +597,7 @@ local function link_opts(F, n, opts, keys)
   return {
     rate = opt_rate(F, n, "rate", opts.rate),
     delay = opt_time(F, n, "delay", opts.delay),
-    queue = opt_int(F, n, "queue", opts.queue, 1, 1e9),
+    queue = opt_int(F, n, "queue", opts.queue, 1, 1000000000),
     loss = opt_prob(F, n, "loss", opts.loss),
     name = opt_string(F, n, "name", opts.name),
   }
@@ -1073,7 +1073,7 @@ function Link:direction(opts)
   opts = options(F, 1, opts, DIRECTION_KEYS)
   local from = end_arg(F, 1, r, opts.from, true)
   local ok, err = core.link_direction(r.S.u, r.id, from.id, opt_rate(F, 1, "rate", opts.rate) or 0,
-    opt_int(F, 1, "queue", opts.queue, 1, 1e9, 0))
+    opt_int(F, 1, "queue", opts.queue, 1, 1000000000, 0))
   if not ok then fail(F, err) end
   return self
 end
