@@ -10,6 +10,8 @@
  * direction, so a segment that carries the wrong octets for its sequence
  * number fails the comparison.
  */
+#include <string.h>
+
 #include "harness.h"
 
 /* After fx_established: SND.NXT = LOCAL_ISS + 1, RCV.NXT = REMOTE_ISS + 1,
@@ -1843,6 +1845,102 @@ static void test_rto_three_seconds_after_synack_retransmission(void **state) {
   expect_only_at(h, S(5), SEG(.flags = ACK, OUR(0, MSS)));
 }
 
+/* ---- Tests for urgent data (RFC 9293 3.8.5) ---- */
+
+/* 3000 urgent octets: every segment before the urgent pointer carries URG
+ * and the pointer as an offset from its own sequence number, to the octet
+ * after the urgent data (MUST-62): 3000, 1540, 80. The 80-octet tail
+ * leaves at once: urgent data does not wait for Nagle. Once the peer has
+ * acknowledged the urgent data, segments no longer carry URG.
+ *
+ *   TCP A (us)                                             TCP B
+ *   --> <SEQ=x+1><ACK=y+1><CTL=URG,ACK><UP=3000><DATA 1460>     -->
+ *   --> <SEQ=x+1461><ACK=y+1><CTL=URG,ACK><UP=1540><DATA 1460>  -->
+ *   --> <SEQ=x+2921><ACK=y+1><CTL=URG,PSH,ACK><UP=80><DATA 80>  -->
+ *   <-- <SEQ=y+1><ACK=x+3001><CTL=ACK>                          <--
+ *   --> <SEQ=x+3001><ACK=y+1><CTL=PSH,ACK><DATA 10>             --> */
+static void test_urgent_sent(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_established(h);
+  advance(h, MS(100));
+  assert_int_equal(tcplab_conn_send_urgent(c, MS(100), our_stream, 3000), 3000);
+  expect(h, MS(100), SEG(.flags = URG | ACK, OUR(0, MSS), .urp = 3000));
+  expect(h, MS(100), SEG(.flags = URG | ACK, OUR(MSS, MSS), .urp = 1540));
+  expect(h, MS(100),
+         SEG(.flags = URG | PSH | ACK, OUR(2 * MSS, 80), .urp = 80));
+  feed(h, MS(110), SEG(.flags = ACK, ACKED(3000)));
+  send_stream(h, c, MS(120), 3000, 10);
+  expect(h, MS(120), SEG(.flags = PSH | ACK, OUR(3000, 10)));
+  feed(h, MS(130), SEG(.flags = ACK, ACKED(3010)));
+  expect_nothing(h, S(10));
+}
+
+/* A pointer further than the 16-bit field reaches is sent as 65535, the
+ * furthest it can point; the exact one once it is in reach. */
+static void test_urgent_pointer_past_field(void **state) {
+  struct harness *h = *state;
+  static uint8_t big[70000];
+  struct tcplab_config cfg = defaults();
+  cfg.snd_buf = sizeof big;
+  h_restart(h, &cfg);
+  struct tcplab_conn *c = fx_established(h);
+  advance(h, MS(100));
+  assert_int_equal(tcplab_conn_send_urgent(c, MS(100), big, sizeof big),
+                   (int)sizeof big);
+  for (uint32_t i = 0; i < 10; i++) { /* the initial window */
+    uint32_t up = (uint32_t)sizeof big - i * MSS;
+    expect(h, MS(100),
+           SEG(.flags = URG | ACK, .seq = SND_NXT + i * MSS, .ack = RCV_NXT,
+               .payload = big + i * MSS, .len = MSS,
+               .urp = (uint16_t)(up > 65535 ? 65535 : up)));
+  }
+}
+
+/* Receiving (3.10.7.4, sixth: RCV.UP <- max(RCV.UP, SEG.UP)): the
+ * application is told when urgent data is new and each time the pointer
+ * advances, not again for the same pointer (MUST-32), and can ask how
+ * much urgent data is left to read (MUST-33). */
+static void test_urgent_received(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_established(h);
+  feed(h, MS(100), SEG(.flags = URG | PSH | ACK, PEERS(0, 100), .urp = 100));
+  expect(h, MS(100), SEG(.flags = ACK, OUR_ACK(100)));
+  assert_int_equal(h->urgent, 1);
+  assert_int_equal(h->urgent_pending, 100);
+  assert_int_equal(tcplab_conn_urgent(c), 100);
+  uint8_t buf[200];
+  advance(h, MS(110));
+  assert_int_equal(tcplab_conn_recv(c, MS(110), buf, 60), 60);
+  assert_int_equal(tcplab_conn_urgent(c), 40);
+  /* The same pointer again (offset 0 from this segment): not told. */
+  feed(h, MS(120), SEG(.flags = URG | PSH | ACK, PEERS(100, 50), .urp = 0));
+  expect(h, MS(120), SEG(.flags = ACK, OUR_ACK(150)));
+  assert_int_equal(h->urgent, 1);
+  /* It advances: 200 from the stream's start, 140 from the reader. */
+  feed(h, MS(130), SEG(.flags = URG | PSH | ACK, PEERS(150, 50), .urp = 50));
+  expect(h, MS(130), SEG(.flags = ACK, OUR_ACK(200)));
+  assert_int_equal(h->urgent, 2);
+  assert_int_equal(h->urgent_pending, 140);
+  assert_int_equal(tcplab_conn_recv(c, MS(140), buf, sizeof buf), 140);
+  assert_int_equal(tcplab_conn_urgent(c), 0);
+  assert_int_equal(memcmp(buf, peer_stream + 60, 140), 0);
+}
+
+/* RFC 9293 3.4: "A TCP receiver MUST process the RST and URG fields of all
+ * incoming segments, even when the receive window is zero (MUST-66)." The
+ * data of a segment at RCV.NXT in a closed window is not taken, its
+ * urgent pointer is: 5 octets past the 4000 unread. */
+static void test_urgent_in_zero_window(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = established_rcv_buf(h, 4000);
+  fill_4000(h);
+  feed(h, MS(300), SEG(.flags = URG | ACK, PEERS(4000, 5), .urp = 5));
+  expect(h, MS(300),
+         SEG(.flags = ACK, .seq = SND_NXT, .ack = RCV_NXT + 4000, WND_ZERO));
+  assert_int_equal(h->urgent, 1);
+  assert_int_equal(tcplab_conn_urgent(c), 4005);
+}
+
 /* ---- Tests for counters ---- */
 
 static void test_counters(void **state) {
@@ -1927,6 +2025,10 @@ int main(void) {
       TEST(test_wscale_negotiated),
       TEST(test_wscale_not_negotiated),
       TEST(test_wscale_above_14_is_14),
+      TEST(test_urgent_sent),
+      TEST(test_urgent_pointer_past_field),
+      TEST(test_urgent_received),
+      TEST(test_urgent_in_zero_window),
       TEST(test_wscale_active_open_negotiated),
       TEST(test_wscale_active_open_refused),
       TEST(test_full_buffer_closes_scaled_window),

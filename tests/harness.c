@@ -26,6 +26,10 @@ static void format_seg(char *buf, size_t cap, const struct tcplab_segment *s) {
     size_t n = strlen(opt);
     snprintf(opt + n, sizeof opt - n, " opts=0x%x", (unsigned)s->opt.present);
   }
+  if (s->flags & TCPLAB_URG) {
+    size_t n = strlen(opt);
+    snprintf(opt + n, sizeof opt - n, " urp=%u", (unsigned)s->urp);
+  }
   snprintf(buf, cap,
            "%u->%u <%s> seq=%" PRIu32 " ack=%" PRIu32 " wnd=%u len=%zu%s",
            (unsigned)s->sport, (unsigned)s->dport, flags, s->seq, s->ack,
@@ -146,6 +150,13 @@ static void cb_readable(void *user_data, struct tcplab_conn *c, size_t avail) {
     h->on_readable(h, c, avail);
 }
 
+static void cb_urgent(void *user_data, struct tcplab_conn *c, size_t pending) {
+  struct harness *h = user_data;
+  (void)c;
+  h->urgent++;
+  h->urgent_pending = pending;
+}
+
 static void cb_peer_closed(void *user_data, struct tcplab_conn *c) {
   struct harness *h = user_data;
   h->peer_closed++;
@@ -184,6 +195,7 @@ static const struct tcplab_callbacks callbacks = {
     .connected = cb_connected,
     .readable = cb_readable,
     .peer_closed = cb_peer_closed,
+    .urgent = cb_urgent,
     .closed = cb_closed,
     .isn = cb_isn,
 };
@@ -206,6 +218,8 @@ static void clear_records(struct harness *h) {
   h->closed_len = h->closed_cap = 0;
   h->acceptable = h->connected = h->peer_closed = h->readable = 0;
   h->readable_avail = 0;
+  h->urgent = 0;
+  h->urgent_pending = 0;
   h->conn = NULL;
   h->conn_id = 0;
   h->listener = NULL;
@@ -421,6 +435,8 @@ static bool seg_matches(const struct tcplab_segment *want,
   if (!(want->flags & RST) && want->wnd != got->wnd)
     return false;
   if (want->len != got->len)
+    return false;
+  if ((want->flags & URG) && want->urp != got->urp)
     return false;
   if (want->len > 0 && memcmp(want->payload, got->payload, want->len) != 0)
     return false;

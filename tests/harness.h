@@ -53,6 +53,7 @@
 #define RST TCPLAB_RST
 #define PSH TCPLAB_PSH
 #define ACK TCPLAB_ACK
+#define URG TCPLAB_URG
 
 #define MS(x) TCPLAB_MS(x)
 #define S(x)  TCPLAB_S(x)
@@ -109,6 +110,8 @@ struct harness {
   size_t closed_len, closed_cap;
   unsigned acceptable, connected, peer_closed, readable;
   size_t readable_avail; /* avail of the last readable call */
+  unsigned urgent;       /* urgent calls */
+  size_t urgent_pending; /* pending of the last urgent call */
 
   /* The newest connection seen in the trace; NULL once it is closed. */
   struct tcplab_conn *conn;

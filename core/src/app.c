@@ -13,8 +13,8 @@ static bool can_queue_data(enum tcplab_state st) {
   }
 }
 
-int tcplab_conn_send(struct tcplab_conn *c, tcplab_time_t now, const void *data,
-                     size_t len) {
+static int queue_send(struct tcplab_conn *c, tcplab_time_t now,
+                      const void *data, size_t len, bool urgent) {
   if (c->dead) {
     return TCPLAB_ERR_STATE;
   }
@@ -40,10 +40,34 @@ int tcplab_conn_send(struct tcplab_conn *c, tcplab_time_t now, const void *data,
     return TCPLAB_ERR_NOMEM;
   }
   uint32_t n = ring_push(&c->sndbuf, data, want);
+  if (urgent) {
+    /* 3.10.2: "If the urgent flag is set, then SND.UP <- SND.NXT": the
+     * pointer follows the last octet of this urgent data. */
+    c->snd_up = c->sb_seq + c->sndbuf.len;
+    c->urg_send = 1;
+  }
   stack_enter(c->stack);
   conn_output(c, now);
   stack_leave(c->stack);
   return (int)n;
+}
+
+int tcplab_conn_send(struct tcplab_conn *c, tcplab_time_t now, const void *data,
+                     size_t len) {
+  return queue_send(c, now, data, len, false);
+}
+
+int tcplab_conn_send_urgent(struct tcplab_conn *c, tcplab_time_t now,
+                            const void *data, size_t len) {
+  return queue_send(c, now, data, len, true);
+}
+
+size_t tcplab_conn_urgent(const struct tcplab_conn *c) {
+  uint32_t reader = c->rcv_nxt - c->rcvbuf.len; /* next octet to be read */
+  if (!c->urg_rcv || !seq_gt(c->rcv_up, reader)) {
+    return 0;
+  }
+  return c->rcv_up - reader;
 }
 
 /* The reader took n bytes: drop them and tell the peer about the space

@@ -296,6 +296,9 @@ static void ack_advance(struct tcplab_conn *c, tcplab_time_t now,
     c->fin_acked = 1;
   }
   c->snd_una = ack;
+  if (c->urg_send && seq_geq(ack, c->snd_up)) {
+    c->urg_send = 0; /* the urgent data is acknowledged: urgent mode ends */
+  }
   if (seq_lt(c->snd_nxt, c->snd_una)) {
     c->snd_nxt = c->snd_una; /* acked past a go-back after RTO */
   }
@@ -580,6 +583,23 @@ static void receive_fin(struct tcplab_conn *c, tcplab_time_t now) {
  * already trimmed to start at or after RCV.NXT and to end in the window.
  * Out-of-order data is kept in the receive buffer past its end, at its
  * place, and joins the stream when the gap fills. */
+/* 3.10.7.4, sixth, "check the URG bit": RCV.UP <- max(RCV.UP, SEG.UP), the
+ * pointer being an offset from the segment's own sequence number; the
+ * application is told when it is new or moves on (MUST-32), unless it
+ * has closed and reads nothing more. */
+static void urgent_received(struct tcplab_conn *c,
+                            const struct tcplab_segment *seg) {
+  uint32_t up = seg->seq + seg->urp;
+  if (c->urg_rcv && !seq_gt(up, c->rcv_up)) {
+    return; /* the same urgent data: told already */
+  }
+  c->rcv_up = up;
+  c->urg_rcv = 1;
+  if (!c->app_closed && tcplab_conn_urgent(c) > 0) {
+    c->notify |= NOTIFY_URGENT;
+  }
+}
+
 static void process_text_and_fin(struct tcplab_conn *c, tcplab_time_t now,
                                  uint32_t seq, const uint8_t *data, size_t len,
                                  bool fin) {
@@ -908,6 +928,9 @@ static void sync_input(struct tcplab_conn *c, tcplab_time_t now,
   default: break;
   }
 
+  if ((f & TCPLAB_URG) && state_receives(c->state)) {
+    urgent_received(c, seg);
+  }
   process_text_and_fin(c, now, seq, data, len, fin);
   if (c->state == TCPLAB_FIN_WAIT_1 && c->fin_acked) {
     enter_fin_wait_2(c, now); /* our FIN acked, theirs not yet in order */
@@ -926,6 +949,10 @@ static void notify_and_flush(struct tcplab_conn *c, tcplab_time_t now) {
   }
   if ((n & NOTIFY_ACCEPTABLE) && s->cb.acceptable && !c->dead && c->listener) {
     s->cb.acceptable(s->user_data, c->listener);
+  }
+  if ((n & NOTIFY_URGENT) && s->cb.urgent && !c->dead &&
+      tcplab_conn_urgent(c) > 0) {
+    s->cb.urgent(s->user_data, c, tcplab_conn_urgent(c));
   }
   if ((n & NOTIFY_READABLE) && s->cb.readable && !c->dead &&
       c->rcvbuf.len > 0) {

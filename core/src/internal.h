@@ -30,6 +30,7 @@ enum {
   NOTIFY_ACCEPTABLE = 1u << 1,
   NOTIFY_READABLE = 1u << 2,
   NOTIFY_PEER_CLOSED = 1u << 3,
+  NOTIFY_URGENT = 1u << 4,
 };
 
 /* The transmission control block (RFC 9293 section 3.3.1 names). */
@@ -61,6 +62,7 @@ struct tcplab_conn {
   uint32_t max_snd_wnd; /* largest window the peer offered (RFC 5961 5.2) */
   uint32_t snd_wl1;     /* segment seq used for the last window update */
   uint32_t snd_wl2;     /* segment ack used for the last window update */
+  uint32_t snd_up;      /* SND.UP: the octet after our urgent data */
   uint32_t sb_seq;      /* sequence number of the first byte in sndbuf */
   uint16_t snd_mss;     /* effective send MSS */
   uint8_t snd_wscale;   /* peer's window shift (RFC 7323), 0 if none */
@@ -80,6 +82,7 @@ struct tcplab_conn {
   uint32_t rcv_adv;     /* right edge of the window last advertised */
   uint32_t rcv_unacked; /* bytes received since our last ACK */
   uint32_t fin_seq;     /* sequence number of the peer's FIN, if seen */
+  uint32_t rcv_up;      /* RCV.UP: the octet after the peer's urgent data */
   struct reass {        /* out-of-order data held in rcvbuf past its end */
     uint32_t start[REASS_MAX], end[REASS_MAX]; /* sorted, disjoint */
     uint8_t n;
@@ -126,6 +129,8 @@ struct tcplab_conn {
   unsigned dead : 1;          /* reached CLOSED; freed at the next reap */
   unsigned tw_queued : 1;     /* its timer is in the TIME_WAIT queue */
   unsigned retries_never : 1; /* R2 "infinity" (RFC 9293 3.8.3) */
+  unsigned urg_send : 1;      /* snd_up is set and not yet acknowledged */
+  unsigned urg_rcv : 1;       /* rcv_up is set (RFC 9293 3.8.5) */
 
   const struct tcplab_segment *in_seg; /* segment being processed */
   struct tcplab_conn_stats stats;

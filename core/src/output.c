@@ -98,6 +98,14 @@ void conn_send_segment(struct tcplab_conn *c, tcplab_time_t now, uint8_t flags,
       .ack = (flags & TCPLAB_ACK) ? c->rcv_nxt : 0,
       .flags = (uint8_t)flags,
   };
+  if (c->urg_send && (flags & TCPLAB_ACK) &&
+      !(flags & (TCPLAB_SYN | TCPLAB_RST)) && seq_lt(seq, c->snd_up)) {
+    /* RFC 9293 3.8.5: every segment before the urgent pointer carries it,
+     * data or not, so the peer learns of it even through a closed window;
+     * a pointer beyond the 16-bit field is sent as far as it reaches. */
+    seg.flags |= TCPLAB_URG;
+    seg.urp = (uint16_t)min_u32(c->snd_up - seq, UINT16_MAX);
+  }
   if (!(flags & TCPLAB_RST)) {
     uint32_t wnd = conn_rcv_wnd(c);
     seg.wnd = window_field(c, wnd, syn);
@@ -230,7 +238,8 @@ uint32_t conn_retransmit_first(struct tcplab_conn *c, tcplab_time_t now) {
 static bool small_segment_ok(const struct tcplab_conn *c, uint32_t n,
                              uint32_t queued) {
   bool idle = c->snd_nxt == c->snd_una; /* nothing unacknowledged */
-  bool nagle_ok = idle || !c->nagle || c->fin_queued;
+  /* Urgent data does not wait for an ACK (as in Linux). */
+  bool nagle_ok = idle || !c->nagle || c->fin_queued || c->urg_send;
   if (n == queued && nagle_ok) {
     return true; /* all queued data fits: it was pushed */
   }

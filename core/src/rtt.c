@@ -12,18 +12,16 @@ static tcplab_time_t clamp(tcplab_time_t v, const struct tcplab_config *cfg) {
 
 void rtt_init(struct rtt *r, const struct tcplab_config *cfg) {
   r->srtt = 0;
-  r->rttvar = 0;
+  r->rttvar = TCPLAB_TIME_NEVER; /* no sample yet */
   r->rto = clamp(cfg->rto_initial, cfg);
-  r->has_sample = false;
 }
 
 void rtt_sample(struct rtt *r, const struct tcplab_config *cfg,
                 tcplab_time_t m) {
-  if (!r->has_sample) {
+  if (r->rttvar == TCPLAB_TIME_NEVER) {
     /* 2.2: SRTT <- R, RTTVAR <- R/2 */
     r->srtt = m;
     r->rttvar = m / 2;
-    r->has_sample = true;
   } else {
     /* 2.3: RTTVAR <- 3/4 RTTVAR + 1/4 |SRTT - R'|, then
      * SRTT <- 7/8 SRTT + 1/8 R' (beta = 1/4, alpha = 1/8). */
@@ -44,7 +42,7 @@ void rtt_backoff(struct rtt *r, const struct tcplab_config *cfg) {
 void rtt_after_syn_retransmit(struct rtt *r, const struct tcplab_config *cfg) {
   /* "using an RTO less than 3 seconds": a larger configured initial RTO
    * is kept, without the SYN's backoff. */
-  if (!r->has_sample) {
+  if (r->rttvar == TCPLAB_TIME_NEVER) {
     tcplab_time_t three = TCPLAB_S(3);
     r->rto = clamp(cfg->rto_initial > three ? cfg->rto_initial : three, cfg);
   }

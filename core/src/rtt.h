@@ -9,9 +9,10 @@
 
 struct rtt {
   tcplab_time_t srtt;   /* smoothed round-trip time */
-  tcplab_time_t rttvar; /* round-trip time variation */
+  tcplab_time_t rttvar; /* round-trip time variation; TCPLAB_TIME_NEVER
+                           before the first sample (no flag beside it: the
+                           connection is kept small) */
   tcplab_time_t rto;    /* current timeout, backoff included */
-  bool has_sample;
 };
 
 /* RFC 6298 2.1: before any sample, RTO = the initial RTO. */

@@ -327,6 +327,10 @@ struct tcplab_callbacks {
   void (*readable)(void *user_data, struct tcplab_conn *c, size_t avail);
   /* Optional. The peer's FIN arrived: no more data will come. */
   void (*peer_closed)(void *user_data, struct tcplab_conn *c);
+  /* Optional. The peer's urgent pointer arrived with no urgent data
+   * pending, or advanced (RFC 9293 3.8.5, MUST-32): `pending` octets of
+   * the stream, from the reader's position, are urgent. */
+  void (*urgent)(void *user_data, struct tcplab_conn *c, size_t pending);
   /* Optional. The connection reached CLOSED (error is TCPLAB_OK or the
    * reason it failed). c is freed when this returns. */
   void (*closed)(void *user_data, struct tcplab_conn *c, int error);
@@ -417,6 +421,15 @@ int tcplab_stack_connect(struct tcplab_stack *s, tcplab_time_t now,
 int tcplab_conn_send(struct tcplab_conn *c, tcplab_time_t now, const void *data,
                      size_t len);
 
+/* As tcplab_conn_send, and what it queued is urgent (RFC 9293 3.8.5):
+ * segments carry URG and a pointer to the octet after it (SND.UP) until
+ * the peer has acknowledged it. RFC 9293 asks new applications not to
+ * use urgent data (SHLD-13) and every TCP to support it (MUST-30). */
+int tcplab_conn_send_urgent(struct tcplab_conn *c, tcplab_time_t now,
+                            const void *data, size_t len);
+/* Octets of urgent data not yet read, from the reader's position to the
+ * peer's urgent pointer (MUST-33); 0 when none is pending. */
+size_t tcplab_conn_urgent(const struct tcplab_conn *c);
 /* Reads up to cap in-order bytes. Returns the number read (> 0), 0 at end
  * of stream (the peer's FIN has been read), or TCPLAB_ERR_WOULDBLOCK. */
 int tcplab_conn_recv(struct tcplab_conn *c, tcplab_time_t now, void *buf,
