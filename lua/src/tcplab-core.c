@@ -59,6 +59,7 @@ enum {
   EV_PEER_CLOSED = 4,
   EV_ENDED = 5,
   EV_TIMER = 6,
+  EV_URGENT = 7,
 };
 
 /* The simulation's user values: the error of a failed callback, and the
@@ -349,7 +350,8 @@ static int traceback(lua_State *L) {
 
 /* The user's function for a connection event, by the callback's name. */
 static const char *const event_fields[] = {
-    NULL, "on_accept", "on_connect", "on_data", "on_close", "on_end", NULL,
+    NULL,       "on_accept", "on_connect", "on_data",
+    "on_close", "on_end",    NULL,         "on_urgent",
 };
 
 static void push_conn_of(lua_State *L, int sim_index, struct lsim *s, int id);
@@ -421,7 +423,7 @@ static int protected_event(lua_State *L) {
   }
   s->current = name;
   lua_pushvalue(L, 8);
-  if (ev == EV_DATA) {
+  if (ev == EV_DATA || ev == EV_URGENT) {
     lua_pushinteger(L, b);
   } else if (ev == EV_ENDED) {
     if (b == 0) {
@@ -430,7 +432,7 @@ static int protected_event(lua_State *L) {
       lua_pushstring(L, tcplab_error_name((int)b));
     }
   }
-  lua_call(L, ev == EV_DATA || ev == EV_ENDED ? 2 : 1, 0);
+  lua_call(L, ev == EV_DATA || ev == EV_ENDED || ev == EV_URGENT ? 2 : 1, 0);
   return 0;
 }
 
@@ -483,6 +485,11 @@ static void cb_peer_closed(void *u, tcplab_sim *sim, int conn) {
   dispatch(u, EV_PEER_CLOSED, conn, 0);
 }
 
+static void cb_urgent(void *u, tcplab_sim *sim, int conn, size_t pending) {
+  (void)sim;
+  dispatch(u, EV_URGENT, conn, (lua_Integer)pending);
+}
+
 static void cb_ended(void *u, tcplab_sim *sim, int conn, int error) {
   (void)sim;
   dispatch(u, EV_ENDED, conn, error);
@@ -498,6 +505,7 @@ static const struct tcplab_sim_callbacks callbacks = {
     .connected = cb_connected,
     .data = cb_data,
     .peer_closed = cb_peer_closed,
+    .urgent = cb_urgent,
     .ended = cb_ended,
     .timer = cb_timer,
 };
@@ -1104,12 +1112,16 @@ static int m_send(lua_State *L) {
                "expected, got %s)",
                F, show_value(L, 2));
   }
-  tcplab_time_t at = action_at(L, 3, F, 2);
+  tcplab_time_t at = action_at(L, 3, F, 2); /* checks the options too */
+  bool urgent = lua_istable(L, 3) && lua_getfield(L, 3, "urgent") != LUA_TNIL &&
+                lua_toboolean(L, -1);
   check_live(L, s, c, F);
   int rc;
-  if (t == LUA_TSTRING) {
-    size_t len;
-    const char *data = lua_tolstring(L, 2, &len);
+  size_t len = 0;
+  const char *data = t == LUA_TSTRING ? lua_tolstring(L, 2, &len) : NULL;
+  if (urgent) {
+    rc = tcplab_sim_send_urgent(s->sim, c->id, data, len, (uint64_t)count, at);
+  } else if (data) {
     rc = tcplab_sim_send(s->sim, c->id, data, len, at);
   } else {
     rc = tcplab_sim_send_generated(s->sim, c->id, (uint64_t)count, at);

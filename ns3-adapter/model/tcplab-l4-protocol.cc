@@ -93,6 +93,7 @@ struct tcplab_stack *TcplabL4Protocol::GetStack() {
     cb.connected = &TcplabL4Protocol::CoreConnected;
     cb.readable = &TcplabL4Protocol::CoreReadable;
     cb.peer_closed = &TcplabL4Protocol::CorePeerClosed;
+    cb.urgent = &TcplabL4Protocol::CoreUrgent;
     cb.closed = &TcplabL4Protocol::CoreClosed;
     int rc = tcplab_stack_new(&m_config, &cb, nullptr, this, &m_stack);
     // The config was checked in SetConfig; only memory can fail here.
@@ -363,6 +364,14 @@ void TcplabL4Protocol::CoreReadable(void *user, struct tcplab_conn *c,
   (void)avail; // the socket asks the core when the application reads
   if (auto *socket = static_cast<TcplabSocket *>(tcplab_conn_user_data(c))) {
     socket->CoreReadable();
+  }
+}
+
+void TcplabL4Protocol::CoreUrgent(void *user, struct tcplab_conn *c,
+                                  size_t pending) {
+  (void)user;
+  if (auto *socket = static_cast<TcplabSocket *>(tcplab_conn_user_data(c))) {
+    socket->CoreUrgent(pending);
   }
 }
 

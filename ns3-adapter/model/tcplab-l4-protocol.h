@@ -105,6 +105,7 @@ private:
   static void CoreConnected(void *user, struct tcplab_conn *c);
   static void CoreReadable(void *user, struct tcplab_conn *c, size_t avail);
   static void CorePeerClosed(void *user, struct tcplab_conn *c);
+  static void CoreUrgent(void *user, struct tcplab_conn *c, size_t pending);
   static void CoreClosed(void *user, struct tcplab_conn *c, int error);
 
   void HandleExpiry();

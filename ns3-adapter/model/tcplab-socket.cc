@@ -36,7 +36,12 @@ TypeId TcplabSocket::GetTypeId() {
                           "ns3::TcpStatesTracedValueCallback")
           .AddTraceSource("Trace", "Every core trace event of this connection",
                           MakeTraceSourceAccessor(&TcplabSocket::m_traceEvent),
-                          "ns3::TcplabL4Protocol::CoreTraceCallback");
+                          "ns3::TcplabL4Protocol::CoreTraceCallback")
+          .AddTraceSource("Urgent",
+                          "The peer's urgent pointer is new or advanced: "
+                          "octets of urgent data ahead of the reader",
+                          MakeTraceSourceAccessor(&TcplabSocket::m_urgent),
+                          "ns3::TcplabSocket::UrgentCallback");
   return tid;
 }
 
@@ -250,7 +255,6 @@ uint32_t TcplabSocket::GetTxAvailable() const {
 
 int TcplabSocket::Send(Ptr<Packet> p, uint32_t flags) {
   NS_LOG_FUNCTION(this << p << flags);
-  (void)flags;
   if (!m_conn) {
     m_errno = m_hadConn ? ERROR_SHUTDOWN : ERROR_NOTCONN;
     return -1;
@@ -271,7 +275,9 @@ int TcplabSocket::Send(Ptr<Packet> p, uint32_t flags) {
   std::vector<uint8_t> bytes(size);
   p->CopyData(bytes.data(), size);
   Ptr<TcplabSocket> self(this);
-  int rc = tcplab_conn_send(m_conn, Now(), bytes.data(), size);
+  int rc = (flags & URGENT)
+               ? tcplab_conn_send_urgent(m_conn, Now(), bytes.data(), size)
+               : tcplab_conn_send(m_conn, Now(), bytes.data(), size);
   m_tcp->Reschedule();
   if (rc < 0) {
     return SetError(rc);
@@ -484,6 +490,11 @@ void TcplabSocket::CoreReadable() {
     return;
   }
   NotifyDataRecv();
+}
+
+void TcplabSocket::CoreUrgent(size_t pending) {
+  m_urgent(static_cast<uint32_t>(
+      std::min<size_t>(pending, std::numeric_limits<uint32_t>::max())));
 }
 
 void TcplabSocket::CorePeerClosed() {

@@ -62,6 +62,12 @@ public:
   /* The core's free send space; the whole buffer before Connect, 0 once
    * the socket can send no more (shut down, closed, ended). */
   uint32_t GetTxAvailable() const override;
+  /* Send flag: the data is urgent (RFC 9293 3.8.5), as MSG_OOB is for
+   * BSD sockets. ns-3's own TCP has no urgent data. */
+  static constexpr uint32_t URGENT = 1;
+  /* The "Urgent" trace source: octets of urgent data ahead of the
+   * reader, each time the peer's urgent pointer is new or advances. */
+  typedef void (*UrgentCallback)(uint32_t pending);
   int Send(Ptr<Packet> p, uint32_t flags) override;
   int SendTo(Ptr<Packet> p, uint32_t flags, const Address &toAddress) override;
   /* In-order bytes the core holds unread, whether or not the receive
@@ -80,6 +86,7 @@ public:
   void CoreConnected();
   void CoreReadable();
   void CorePeerClosed();
+  void CoreUrgent(size_t pending);
   void CoreClosed(int error);
   void CoreTrace(const struct tcplab_trace_event *ev);
   /* Tells the application about data the peer acknowledged since the
@@ -155,6 +162,7 @@ private:
 
   TracedValue<TcpStates_t> m_state;
   TracedCallback<const struct tcplab_trace_event *> m_traceEvent;
+  TracedCallback<uint32_t> m_urgent;
 };
 
 /* The TcpSocket state closest to a core state (SYN_RECEIVED -> SYN_RCVD). */

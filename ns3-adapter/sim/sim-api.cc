@@ -330,6 +330,26 @@ int tcplab_sim_send(tcplab_sim *sim, int conn, const void *data, size_t len,
   });
 }
 
+int tcplab_sim_send_urgent(tcplab_sim *sim, int conn, const void *data,
+                           size_t len, uint64_t count, tcplab_time_t at) {
+  CHECK_SIM(sim, "send");
+  return Guard("send", [&]() {
+    tcplab::Chunk ch;
+    ch.urgent = true;
+    if (data) {
+      ch.bytes.assign(static_cast<const char *>(data), len);
+    } else {
+      ch.generated = count;
+    }
+    if (data ? len : count) {
+      sim->QueueSend(conn, std::move(ch), at);
+    } else {
+      sim->Conn(conn);
+    }
+    return TCPLAB_SIM_OK;
+  });
+}
+
 int tcplab_sim_send_generated(tcplab_sim *sim, int conn, uint64_t count,
                               tcplab_time_t at) {
   CHECK_SIM(sim, "send");

@@ -342,6 +342,21 @@ void Sim::DoConnect(int id, uint32_t raddr, uint16_t rport, uint16_t lport) {
   }
 }
 
+static void UrgentThunk(Sim *sim, int conn, uint32_t pending) {
+  sim->HandleUrgent(conn, pending);
+}
+
+/* The socket counts from its own reader; the application reads from the
+ * record, which may still hold data taken from the socket earlier. */
+void Sim::HandleUrgent(int id, uint32_t pending) {
+  InCallback guard(this);
+  const ConnRec &c = Conn(id);
+  size_t held = c.received.size() - c.receivedRead;
+  if (cb.urgent) {
+    cb.urgent(cbUser, Handle(), id, pending + held);
+  }
+}
+
 void Sim::AttachSocket(ConnRec &c) {
   Ptr<Socket> s = c.socket;
   int id = c.id;
@@ -349,6 +364,10 @@ void Sim::AttachSocket(ConnRec &c) {
   s->SetSendCallback(MakeBoundCallback(&SendThunk, this, id));
   s->SetCloseCallbacks(MakeBoundCallback(&NormalCloseThunk, this, id),
                        MakeBoundCallback(&ErrorCloseThunk, this, id));
+  if (!c.native) {
+    s->TraceConnectWithoutContext("Urgent",
+                                  MakeBoundCallback(&UrgentThunk, this, id));
+  }
   if (c.native) {
     s->TraceConnectWithoutContext(
         "State", MakeBoundCallback(&NativeStateThunk, this, id));
@@ -488,7 +507,8 @@ void Sim::Flush(int id) {
     } else {
       memcpy(buf.data(), ch.bytes.data(), n);
     }
-    int sent = s->Send(Create<Packet>(buf.data(), n), 0);
+    int sent = s->Send(Create<Packet>(buf.data(), n),
+                       ch.urgent ? TcplabSocket::URGENT : 0);
     c = &Conn(id);
     if (sent <= 0) {
       return;
@@ -524,6 +544,10 @@ void Sim::QueueSend(int id, Chunk chunk, tcplab_time_t at) {
   ConnRec &c = Conn(id);
   if (c.isListener) {
     throw SimError(TCPLAB_SIM_ERR_INVAL, "send: a listener sends nothing");
+  }
+  if (chunk.urgent && c.native) {
+    throw SimError(TCPLAB_SIM_ERR_STATE,
+                   "send: ns-3's native TCP has no urgent data");
   }
   if (c.wantShutdown || c.wantClose) {
     throw SimError(TCPLAB_SIM_ERR_STATE, "send: the connection is closing");

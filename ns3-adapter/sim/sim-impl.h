@@ -141,6 +141,7 @@ struct Flow {
 struct Chunk {
   std::string bytes;
   uint64_t generated = 0;
+  bool urgent = false; /* RFC 9293 3.8.5 urgent data */
 };
 
 struct ConnRec {
@@ -250,6 +251,7 @@ public:
   void Close(int conn, tcplab_time_t at);
   void Abort(int conn, tcplab_time_t at);
   void SetRetries(int conn, uint32_t retries);
+  void HandleUrgent(int conn, uint32_t pending);
   void At(tcplab_time_t at, void *arg);
   int64_t Recv(int conn, void *buf, size_t cap);
   void ConnInfo(int conn, struct tcplab_sim_conn_info *out) const;

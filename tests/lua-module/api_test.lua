@@ -390,6 +390,43 @@ H.test("retries per connection and per listener", function()
   sim:close()
 end)
 
+-- RFC 9293 3.8.5: "hello " then one urgent octet. The urgent one leaves
+-- at once with URG, behind "hello " on the link (urgent data does not
+-- wait for the ACK, as Nagle would have it); the receiver, which has read
+-- "hello ", hears of it once: 1 octet up to the urgent pointer, counted
+-- from its reading position (MUST-33); the stream arrives whole.
+H.test("urgent data", function()
+  local sim, client, server = pair()
+  local told, stream = {}, {}
+  server:listen(80, {
+    on_urgent = function(c, n) told[#told + 1] = { sim:now(), n } end,
+    on_data = function(c) stream[#stream + 1] = c:read() end,
+  })
+  local conn = client:connect(server, 80, { at = 1 })
+  conn:send("hello ", { at = 2 })
+  conn:send("!", { at = 2, urgent = true })
+  conn:send(" world", { at = 3 })
+  conn:close{ at = 4 }
+  sim:run{}
+  H.eq(table.concat(stream), "hello ! world", "the stream, urgent octet inline")
+  H.eq(#told, 1, "told once")
+  H.eq(told[1][2], 1, "1 octet up to the urgent pointer")
+  local sent = tcplab.where(sim:segments(), { from_node = "client", action = "sent" })
+  local urg = tcplab.where(sent, function(r) return (r.flags or ""):find("URG", 1, true) end)
+  H.eq(#urg, 1, "one segment carries URG")
+  H.eq(urg[1].len, 1, "the urgent octet's")
+  H.check(urg[1].time_s < 2.001, "sent at once, not held for the ACK: " .. urg[1].time_s)
+  H.eq(urg[1].flags, "PSH|ACK|URG", "flags")
+  sim:close()
+  -- ns-3's own TCP has no urgent data.
+  sim, client, server = pair{ client = { tcp = "ns3" }, server = { tcp = "ns3" } }
+  server:listen(80)
+  conn = client:connect(server, 80, { at = 1 })
+  H.raises(function() conn:send("!", { urgent = true }) end,
+    { "conn:send", "ns-3's native TCP has no urgent data" }, "urgent on ns-3's TCP")
+  sim:close()
+end)
+
 H.test("cwnd rows of ns-3's TCP, for comparison", function()
   -- A native client sends 100 KB; its 20th full segment is lost.
   local sim, client, server, link = pair{ client = { tcp = "ns3", mss = 1460 } }

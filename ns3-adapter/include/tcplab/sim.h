@@ -91,6 +91,10 @@ struct tcplab_sim_callbacks {
   void (*data)(void *user, tcplab_sim *sim, int conn, size_t nbytes);
   /* The peer's FIN arrived. */
   void (*peer_closed)(void *user, tcplab_sim *sim, int conn);
+  /* tcplab nodes: the peer's urgent pointer is new or advanced (RFC 9293
+   * 3.8.5); `pending` octets, from the next one tcplab_sim_recv returns,
+   * are urgent. */
+  void (*urgent)(void *user, tcplab_sim *sim, int conn, size_t pending);
   /* The connection reached CLOSED; error is 0 or a TCPLAB_ERR_*. */
   void (*ended)(void *user, tcplab_sim *sim, int conn, int error);
   /* A timer set with tcplab_sim_at fired. */
@@ -252,6 +256,12 @@ int tcplab_sim_send(tcplab_sim *sim, int conn, const void *data, size_t len,
  * 0, counting everything sent on it) is k % 251. */
 int tcplab_sim_send_generated(tcplab_sim *sim, int conn, uint64_t count,
                               tcplab_time_t at);
+/* As tcplab_sim_send, or as tcplab_sim_send_generated (count bytes) when
+ * data is NULL, and the bytes are urgent data (RFC 9293 3.8.5): the
+ * segments before their end carry URG and the urgent pointer. tcplab
+ * nodes only: ns-3's own TCP has none. */
+int tcplab_sim_send_urgent(tcplab_sim *sim, int conn, const void *data,
+                           size_t len, uint64_t count, tcplab_time_t at);
 /* Half-close at `at`, after the queued data: send FIN, keep receiving. */
 int tcplab_sim_shutdown(tcplab_sim *sim, int conn, tcplab_time_t at);
 /* Close at `at`, after the queued data. On a listener: stop listening. */
