@@ -140,6 +140,7 @@ struct host {
   size_t nconns;
 
   uint64_t outputs; /* output callbacks */
+  bool urgent_sent; /* the application has sent urgent data */
   /* B builds its segments in blocks of exactly their length that it
    * hands out (tx_buffer), and once set up refuses one request in 23. */
   uint8_t *tx_given;
@@ -299,7 +300,9 @@ static void check_emitted(struct host *h, uint32_t src, uint32_t dst,
   /* RFC 9293 3.10.7: once synchronized every segment carries ACK; only a
    * SYN or a RST may go without it. */
   CHECK((f & TCPLAB_ACK) || (f & (TCPLAB_SYN | TCPLAB_RST)));
-  CHECK(!(f & TCPLAB_URG));
+  /* URG only after the application sent urgent data, pointing past the
+   * segment's first octet (RFC 9293 3.8.5). */
+  CHECK(!(f & TCPLAB_URG) || (h->urgent_sent && seg->urp > 0));
   /* The MSS option travels only on SYNs (RFC 9293 3.7.1). */
   CHECK(!(seg->opt.present & TCPLAB_OPT_MSS) || (f & TCPLAB_SYN));
 }
@@ -450,6 +453,11 @@ static void cb_readable(void *user_data, struct tcplab_conn *c, size_t avail) {
   CHECK(avail > 0);
   if (h->auto_read)
     read_all(h, c);
+}
+
+static void cb_urgent(void *user_data, struct tcplab_conn *c, size_t pending) {
+  (void)user_data;
+  CHECK(pending > 0 && pending == tcplab_conn_urgent(c));
 }
 
 static void cb_peer_closed(void *user_data, struct tcplab_conn *c) {
@@ -700,8 +708,9 @@ static void time_record(void) {
 /* Actions (low four bits of the action byte): 0, 1 send 8 or 256 bytes
  * times (next byte + 1); 2 read everything; 3 shutdown; 4 close; 5 abort;
  * 6 Nagle on or off; 7 active open(s) (next byte, see below); 8 accept;
- * 9 close the listener; 10 listen again; 11 fill the send buffer; others
- * look at the connection's statistics. */
+ * 9 close the listener; 10 listen again; 11 fill the send buffer; 12 send
+ * 8 bytes times (next byte + 1) as urgent data; others look at the
+ * connection's statistics. */
 static void app_record(struct host *h) {
   uint8_t v = take8();
   struct tcplab_conn *c =
@@ -796,6 +805,14 @@ static void app_record(struct host *h) {
       CHECK(rc >= 0 || is_error(rc));
     }
     break;
+  case 12:
+    if (c) {
+      size_t n = ((size_t)take8() + 1) * 8u;
+      rc = tcplab_conn_send_urgent(c, w.now, pattern, n);
+      CHECK((rc >= 0 && (size_t)rc <= n) || is_error(rc));
+      h->urgent_sent = h->urgent_sent || rc > 0;
+    }
+    break;
   default:
     if (c) {
       const struct tcplab_conn_stats *cs = tcplab_conn_stats(c);
@@ -825,6 +842,7 @@ static struct tcplab_callbacks callbacks = {
     .connected = cb_connected,
     .readable = cb_readable,
     .peer_closed = cb_peer_closed,
+    .urgent = cb_urgent,
     .closed = cb_closed,
 };
 
