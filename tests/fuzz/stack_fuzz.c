@@ -808,9 +808,9 @@ static void app_record(struct host *h) {
   case 12:
     if (c) {
       size_t n = ((size_t)take8() + 1) * 8u;
+      h->urgent_sent = true; /* its segments leave inside the call */
       rc = tcplab_conn_send_urgent(c, w.now, pattern, n);
       CHECK((rc >= 0 && (size_t)rc <= n) || is_error(rc));
-      h->urgent_sent = h->urgent_sent || rc > 0;
     }
     break;
   default:
