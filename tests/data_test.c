@@ -1227,27 +1227,37 @@ static struct tcplab_config wscale_config(void) {
 /* Both SYNs carry the option (1.3, 2.2); the SYN|ACK's own window is not
  * scaled (2.2: 65535, the most the field holds); afterwards our window
  * fields are the free space >> 3 and the peer's are taken << 7. */
-static void test_wscale_negotiated(void **state) {
-  struct harness *h = *state;
-  struct tcplab_config cfg = wscale_config();
-  h_restart(h, &cfg);
+/* A passive open whose SYN offers the peer's window shift; our SYN|ACK
+ * answers with ours, 3; the handshake's ACK offers wnd. */
+static struct tcplab_conn *passive_open_wscale(struct harness *h,
+                                               const struct tcplab_config *cfg,
+                                               uint8_t peer_shift,
+                                               uint16_t wnd) {
+  h_restart(h, cfg);
   fx_listen(h);
   feed(h, 0,
        SEG(.flags = SYN, .seq = REMOTE_ISS,
            .opt = {.present = TCPLAB_OPT_MSS | TCPLAB_OPT_WSCALE,
                    .mss = 1460,
-                   .wscale = 7}));
+                   .wscale = peer_shift}));
   expect(h, 0,
          SEG(.flags = SYN | ACK, .seq = LOCAL_ISS, .ack = REMOTE_ISS + 1,
              .wnd = 65535,
              .opt = {.present = TCPLAB_OPT_MSS | TCPLAB_OPT_WSCALE,
                      .mss = 1460,
                      .wscale = 3}));
-  /* 80 << 7 = 10240 octets: seven full segments, and 20 octets that are
-   * too few to send on their own. */
-  feed(h, T_HANDSHAKE, SEG(.flags = ACK, ACKED(0), .wnd = 80));
+  feed(h, T_HANDSHAKE, SEG(.flags = ACK, ACKED(0), .wnd = wnd));
   struct tcplab_conn *c = NULL;
   assert_int_equal(tcplab_listener_accept(h->listener, &c), TCPLAB_OK);
+  return c;
+}
+
+static void test_wscale_negotiated(void **state) {
+  struct harness *h = *state;
+  struct tcplab_config cfg = wscale_config();
+  /* 80 << 7 = 10240 octets: seven full segments, and 20 octets that are
+   * too few to send on their own. */
+  struct tcplab_conn *c = passive_open_wscale(h, &cfg, 7, 80);
   send_stream(h, c, MS(100), 0, 30000);
   for (unsigned i = 0; i < 7; i++)
     expect(h, MS(100),
@@ -1275,23 +1285,8 @@ static void test_wscale_above_14_is_14(void **state) {
   struct harness *h = *state;
   struct tcplab_config cfg = wscale_config();
   cfg.initial_window = 30; /* cwnd is not the limit */
-  h_restart(h, &cfg);
-  fx_listen(h);
-  feed(h, 0,
-       SEG(.flags = SYN, .seq = REMOTE_ISS,
-           .opt = {.present = TCPLAB_OPT_MSS | TCPLAB_OPT_WSCALE,
-                   .mss = 1460,
-                   .wscale = 15}));
-  expect(h, 0,
-         SEG(.flags = SYN | ACK, .seq = LOCAL_ISS, .ack = REMOTE_ISS + 1,
-             .wnd = 65535,
-             .opt = {.present = TCPLAB_OPT_MSS | TCPLAB_OPT_WSCALE,
-                     .mss = 1460,
-                     .wscale = 3}));
+  struct tcplab_conn *c = passive_open_wscale(h, &cfg, 15, 1);
   assert_int_equal(tcplab_stack_stats(h->stack)->wscale_clamped, 1);
-  feed(h, T_HANDSHAKE, SEG(.flags = ACK, ACKED(0), .wnd = 1));
-  struct tcplab_conn *c = NULL;
-  assert_int_equal(tcplab_listener_accept(h->listener, &c), TCPLAB_OK);
   send_stream(h, c, MS(100), 0, 30000);
   for (unsigned i = 0; i < 11; i++)
     expect(h, MS(100),

@@ -266,6 +266,22 @@ static void test_fin_wait_2_data_without_reset(void **state) {
   assert_int_equal(h->readable, 0);
 }
 
+/* close() at t with the peer's data unread: a RST <SEQ=seq><ACK=ack>, and
+ * the connection ends at once, from state `from`, with data_lost. */
+static void expect_close_resets(struct harness *h, struct tcplab_conn *c,
+                                tcplab_time_t t, uint32_t seq, uint32_t ack,
+                                enum tcplab_state from) {
+  uint64_t id = tcplab_conn_id(c);
+  advance(h, t);
+  assert_int_equal(tcplab_conn_close(c, t), TCPLAB_OK);
+  expect(h, t, SEG(.flags = RST | ACK, .seq = seq, .ack = ack));
+  expect_nothing(h, S(100));
+  assert_closed(h, id, TCPLAB_ERR_DATA_LOST);
+  assert_int_equal(last_event(h, id)->from, from);
+  assert_int_equal(last_event(h, id)->to, TCPLAB_CLOSED);
+  assert_int_equal(last_event(h, id)->event, TCPLAB_EV_APP_CLOSE);
+}
+
 /* RFC 1122 4.2.2.13: "If such a host issues a CLOSE call while received
  * data is still pending in TCP ... its TCP SHOULD send a RST". RFC 9293
  * 3.10.5's RST for ABORT: <SEQ=SND.NXT>, no FIN.
@@ -278,42 +294,32 @@ static void test_fin_wait_2_data_without_reset(void **state) {
 static void test_close_with_unread_data(void **state) {
   struct harness *h = *state;
   struct tcplab_conn *c = fx_established(h);
-  uint64_t id = tcplab_conn_id(c);
   feed(h, MS(50),
        SEG(.flags = PSH | ACK, .seq = THEIR_FIN, .ack = OUR_FIN,
            DATA("unread")));
   expect(h, MS(50),
          SEG(.flags = ACK, .seq = OUR_FIN, .ack = THEIR_FIN + 6, .wnd = 65529));
   assert_int_equal(h->readable, 1);
-  advance(h, MS(60));
-  assert_int_equal(tcplab_conn_close(c, MS(60)), TCPLAB_OK);
-  expect(h, MS(60),
-         SEG(.flags = RST | ACK, .seq = OUR_FIN, .ack = THEIR_FIN + 6));
-  expect_nothing(h, S(100));
-  assert_closed(h, id, TCPLAB_ERR_DATA_LOST);
-  assert_int_equal(last_event(h, id)->from, TCPLAB_ESTABLISHED);
-  assert_int_equal(last_event(h, id)->to, TCPLAB_CLOSED);
-  assert_int_equal(last_event(h, id)->event, TCPLAB_EV_APP_CLOSE);
+  expect_close_resets(h, c, MS(60), OUR_FIN, THEIR_FIN + 6, TCPLAB_ESTABLISHED);
 }
 
-/* The same in CLOSE-WAIT: the peer's FIN came after data nobody read. */
-static void test_close_wait_close_with_unread_data(void **state) {
-  struct harness *h = *state;
+/* CLOSE-WAIT at 50 ms: the peer's FIN came after data nobody read. */
+static struct tcplab_conn *close_wait_unread(struct harness *h) {
   struct tcplab_conn *c = fx_established(h);
-  uint64_t id = tcplab_conn_id(c);
   feed(h, MS(50),
        SEG(.flags = FIN | PSH | ACK, .seq = THEIR_FIN, .ack = OUR_FIN,
            DATA("unread")));
   expect(h, MS(50),
          SEG(.flags = ACK, .seq = OUR_FIN, .ack = THEIR_FIN + 7, .wnd = 65529));
   assert_state(c, TCPLAB_CLOSE_WAIT);
-  advance(h, MS(60));
-  assert_int_equal(tcplab_conn_close(c, MS(60)), TCPLAB_OK);
-  expect(h, MS(60),
-         SEG(.flags = RST | ACK, .seq = OUR_FIN, .ack = THEIR_FIN + 7));
-  expect_nothing(h, S(100));
-  assert_closed(h, id, TCPLAB_ERR_DATA_LOST);
-  assert_int_equal(last_event(h, id)->from, TCPLAB_CLOSE_WAIT);
+  return c;
+}
+
+/* The same in CLOSE-WAIT. */
+static void test_close_wait_close_with_unread_data(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = close_wait_unread(h);
+  expect_close_resets(h, c, MS(60), OUR_FIN, THEIR_FIN + 7, TCPLAB_CLOSE_WAIT);
 }
 
 /* The same in LAST-ACK (shutdown() first) and in CLOSING (the peer's data
@@ -329,32 +335,20 @@ static void test_close_wait_close_with_unread_data(void **state) {
  */
 static void test_last_ack_close_with_unread_data(void **state) {
   struct harness *h = *state;
-  struct tcplab_conn *c = fx_established(h);
-  uint64_t id = tcplab_conn_id(c);
-  feed(h, MS(50),
-       SEG(.flags = FIN | PSH | ACK, .seq = THEIR_FIN, .ack = OUR_FIN,
-           DATA("unread")));
-  expect(h, MS(50),
-         SEG(.flags = ACK, .seq = OUR_FIN, .ack = THEIR_FIN + 7, .wnd = 65529));
+  struct tcplab_conn *c = close_wait_unread(h);
   advance(h, MS(60));
   assert_int_equal(tcplab_conn_shutdown(c, MS(60)), TCPLAB_OK);
   expect(h, MS(60),
          SEG(.flags = FIN | ACK, .seq = OUR_FIN, .ack = THEIR_FIN + 7,
              .wnd = 65529));
   assert_state(c, TCPLAB_LAST_ACK);
-  advance(h, MS(70));
-  assert_int_equal(tcplab_conn_close(c, MS(70)), TCPLAB_OK);
-  expect(h, MS(70),
-         SEG(.flags = RST | ACK, .seq = OUR_FIN + 1, .ack = THEIR_FIN + 7));
-  expect_nothing(h, S(100));
-  assert_closed(h, id, TCPLAB_ERR_DATA_LOST);
-  assert_int_equal(last_event(h, id)->from, TCPLAB_LAST_ACK);
+  expect_close_resets(h, c, MS(70), OUR_FIN + 1, THEIR_FIN + 7,
+                      TCPLAB_LAST_ACK);
 }
 
 static void test_closing_close_with_unread_data(void **state) {
   struct harness *h = *state;
   struct tcplab_conn *c = fx_established(h);
-  uint64_t id = tcplab_conn_id(c);
   advance(h, MS(50));
   assert_int_equal(tcplab_conn_shutdown(c, MS(50)), TCPLAB_OK);
   expect(h, MS(50), SEG(.flags = FIN | ACK, .seq = OUR_FIN, .ack = THEIR_FIN));
@@ -365,13 +359,7 @@ static void test_closing_close_with_unread_data(void **state) {
          SEG(.flags = ACK, .seq = OUR_FIN + 1, .ack = THEIR_FIN + 7,
              .wnd = 65529));
   assert_state(c, TCPLAB_CLOSING);
-  advance(h, MS(70));
-  assert_int_equal(tcplab_conn_close(c, MS(70)), TCPLAB_OK);
-  expect(h, MS(70),
-         SEG(.flags = RST | ACK, .seq = OUR_FIN + 1, .ack = THEIR_FIN + 7));
-  expect_nothing(h, S(100));
-  assert_closed(h, id, TCPLAB_ERR_DATA_LOST);
-  assert_int_equal(last_event(h, id)->from, TCPLAB_CLOSING);
+  expect_close_resets(h, c, MS(70), OUR_FIN + 1, THEIR_FIN + 7, TCPLAB_CLOSING);
 }
 
 /* Switched off, close() discards the data and closes gracefully. */
