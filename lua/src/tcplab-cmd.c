@@ -14,6 +14,7 @@
  */
 #define _XOPEN_SOURCE 700
 
+#include "msgh.h"
 #include "sweep.h"
 
 #include <lauxlib.h>
@@ -142,26 +143,6 @@ static void set_paths(lua_State *L, const struct paths *p) {
 
 /* ------------------------------------------------------------- helpers */
 
-static int msgh(lua_State *L) {
-  const char *msg = lua_tostring(L, 1);
-  if (msg == NULL) {
-    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) {
-      msg = lua_tostring(L, -1);
-    } else {
-      msg = lua_pushfstring(L, "(error object is a %s value)",
-                            luaL_typename(L, 1));
-    }
-  }
-  /* An error from a simulation callback carries its own traceback (from
-   * inside the callback); a second one would only repeat the outer part. */
-  if (strstr(msg, "\nstack traceback:") != NULL) {
-    lua_pushstring(L, msg);
-    return 1;
-  }
-  luaL_traceback(L, L, msg, 1);
-  return 1;
-}
-
 /* mkdir -p */
 static int make_dirs(const char *path) {
   char buf[PATH_MAX];
@@ -229,7 +210,7 @@ static bool valid_name(const char *s, size_t len) {
 bool tcplab_call(lua_State *L, const char *who, const char *module,
                  const char *fn, int nargs, int nres) {
   int base = lua_gettop(L) - nargs;
-  lua_pushcfunction(L, msgh);
+  lua_pushcfunction(L, tcplab_msgh);
   lua_insert(L, base + 1);
   lua_getglobal(L, "require");
   lua_pushstring(L, module);
@@ -405,7 +386,7 @@ static int cmd_run(int argc, char **argv, const struct paths *p) {
   }
   lua_setglobal(L, "arg");
 
-  lua_pushcfunction(L, msgh);
+  lua_pushcfunction(L, tcplab_msgh);
   int h = lua_gettop(L);
   if (luaL_loadfile(L, a.script) != LUA_OK) {
     /* A syntax error: "script.lua:12: ... near ...", no traceback. */

@@ -26,6 +26,8 @@
 #include <tcplab/core.h>
 #include <tcplab/sim.h>
 
+#include "msgh.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -333,21 +335,6 @@ static const char *read_config(lua_State *L, int i, struct tcplab_config *c,
 
 /* ---------------------------------------------------------- callbacks */
 
-/* Message handler: the error with a traceback from where it was raised. */
-static int traceback(lua_State *L) {
-  const char *msg = lua_tostring(L, 1);
-  if (msg == NULL) {
-    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) {
-      msg = lua_tostring(L, -1);
-    } else {
-      msg = lua_pushfstring(L, "(error object is a %s value)",
-                            luaL_typename(L, 1));
-    }
-  }
-  luaL_traceback(L, L, msg, 1);
-  return 1;
-}
-
 /* The user's function for a connection event, by the callback's name. */
 static const char *const event_fields[] = {
     NULL,       "on_accept", "on_connect", "on_data",
@@ -449,7 +436,7 @@ static void dispatch(struct lsim *s, int ev, lua_Integer a, lua_Integer b) {
     return;
   }
   int top = lua_gettop(L);
-  lua_pushcfunction(L, traceback);
+  lua_pushcfunction(L, tcplab_msgh);
   lua_pushcfunction(L, protected_event);
   lua_pushvalue(L, s->self);
   lua_pushinteger(L, ev);
