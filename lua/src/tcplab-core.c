@@ -994,6 +994,42 @@ static int l_set_retries(lua_State *L) {
   return 1;
 }
 
+/* core.node_stats(sim, node) -> table | nil, message, code: the stack's
+ * counters, malformed segments by reason in a table of their own. */
+static int l_node_stats(lua_State *L) {
+  struct lsim *s = check_sim(L, 1);
+  struct tcplab_stack_stats st;
+  int rc = tcplab_sim_node_stats(s->sim, check_id(L, 2), &st);
+  if (rc < 0) {
+    return push_fail(L, rc);
+  }
+  static const struct {
+    const char *name;
+    size_t off;
+  } fields[] = {
+#define S(f) {#f, offsetof(struct tcplab_stack_stats, f)}
+      S(segs_in),        S(segs_out),       S(rst_sent),
+      S(backlog_drops),  S(challenge_acks), S(challenge_acks_limited),
+      S(wscale_clamped), S(conns_active),   S(conns_total),
+      S(tx_no_buffer),
+#undef S
+  };
+  lua_createtable(L, 0, (int)(sizeof fields / sizeof fields[0]) + 1);
+  for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+    uint64_t v;
+    memcpy(&v, (const char *)&st + fields[i].off, sizeof v);
+    lua_pushinteger(L, (lua_Integer)v);
+    lua_setfield(L, -2, fields[i].name);
+  }
+  lua_createtable(L, 0, TCPLAB_MALFORMED_COUNT - 1);
+  for (int r = 1; r < TCPLAB_MALFORMED_COUNT; r++) {
+    lua_pushinteger(L, (lua_Integer)st.malformed[r]);
+    lua_setfield(L, -2, tcplab_malformed_name((enum tcplab_malformed)r));
+  }
+  lua_setfield(L, -2, "malformed");
+  return 1;
+}
+
 /* The methods below are called by scripts directly (they run for every
  * connection of an experiment): their errors name the method, and
  * luaL_error puts them at the script's line. */
@@ -1555,6 +1591,7 @@ static const luaL_Reg functions[] = {
     {"set_action_time", l_set_action_time},
     {"at", l_at},
     {"info", l_info},
+    {"node_stats", l_node_stats},
     {"conn_count", l_conn_count},
     {"run", l_run},
     {"now", l_now},

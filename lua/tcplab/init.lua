@@ -1150,6 +1150,21 @@ end
 -- on_data = fn(conn, nbytes), on_close = fn(conn), on_end = fn(conn, err)
 -- }]) -> listener (a tcplab.conn; listener:close() stops listening). The
 -- callbacks serve every connection the listener accepts.
+-- node:stats() -> the node's TCP counters (tcplab nodes): segs_in,
+-- segs_out, rst_sent, backlog_drops, challenge_acks,
+-- challenge_acks_limited, wscale_clamped, conns_active, conns_total,
+-- tx_no_buffer, and malformed = { short, offset, option, checksum }
+-- (segments counted and dropped, by reason).
+function Node:stats()
+  local F = "node:stats"
+  local r = node_of(self, F)
+  if r.router then fail(F, fmt("node '%s' is a router, which runs no TCP", r.name)) end
+  if r.tcp == "ns3" then fail(F, fmt("node '%s' runs ns-3's TCP, whose counters are its own", r.name)) end
+  local t, err = core.node_stats(r.S.u, r.id)
+  if not t then fail(F, err) end
+  return t
+end
+
 function Node:listen(port, opts)
   local F = "node:listen"
   local r = node_of(self, F)

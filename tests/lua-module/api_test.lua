@@ -427,6 +427,30 @@ H.test("urgent data", function()
   sim:close()
 end)
 
+-- node:stats(): the stack's counters. Three in-window RSTs a blind
+-- attacker aims at the server's connection, 100 ms apart, each answered
+-- with a challenge ACK (RFC 5961 3.2), and one segment with a bad
+-- checksum, counted and dropped.
+H.test("node counters", function()
+  local sim, client, server, link = pair()
+  server:listen(80)
+  local conn = client:connect(server, 80, { at = 1 })
+  for i = 1, 3 do
+    link:inject{ at = 2 + i / 10, from = client, conn = conn, flags = "RST", rel_seq = 1000 + i }
+  end
+  link:inject{ at = 3, from = client, conn = conn, flags = "ACK", rel_seq = 1, rel_ack = 1,
+    payload = "x", corrupt_checksum = true }
+  sim:run{ stop = 10 }
+  local st = server:stats()
+  H.eq(st.challenge_acks, 3, "challenge ACKs")
+  H.eq(st.challenge_acks_limited, 0, "none held back")
+  H.eq(st.malformed.checksum, 1, "bad checksum counted")
+  H.eq(st.conns_total, 1, "one connection")
+  H.eq(conn.state, "ESTABLISHED", "the connection survives")
+  H.raises(function() sim:router("r"):stats() end, { "node:stats", "router" }, "a router")
+  sim:close()
+end)
+
 H.test("cwnd rows of ns-3's TCP, for comparison", function()
   -- A native client sends 100 KB; its 20th full segment is lost.
   local sim, client, server, link = pair{ client = { tcp = "ns3", mss = 1460 } }
