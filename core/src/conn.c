@@ -579,10 +579,6 @@ static void receive_fin(struct tcplab_conn *c, tcplab_time_t now) {
   }
 }
 
-/* Segment text (seventh step) and FIN (eighth step), for a segment
- * already trimmed to start at or after RCV.NXT and to end in the window.
- * Out-of-order data is kept in the receive buffer past its end, at its
- * place, and joins the stream when the gap fills. */
 /* 3.10.7.4, sixth, "check the URG bit": RCV.UP <- max(RCV.UP, SEG.UP), the
  * pointer being an offset from the segment's own sequence number; the
  * application is told when it is new or moves on (MUST-32), unless it
@@ -600,6 +596,10 @@ static void urgent_received(struct tcplab_conn *c,
   }
 }
 
+/* Segment text (seventh step) and FIN (eighth step), for a segment
+ * already trimmed to start at or after RCV.NXT and to end in the window.
+ * Out-of-order data is kept in the receive buffer past its end, at its
+ * place, and joins the stream when the gap fills. */
 static void process_text_and_fin(struct tcplab_conn *c, tcplab_time_t now,
                                  uint32_t seq, const uint8_t *data, size_t len,
                                  bool fin) {
