@@ -1182,6 +1182,18 @@ static int m_shutdown(lua_State *L) {
              "a listener cannot shut down; use listener:close()");
 }
 
+/* The application stops reading, or reads again (everything waiting at
+ * once). */
+static int m_stop_reading(lua_State *L) {
+  return act(L, "conn:stop_reading", tcplab_sim_stop_reading,
+             "a listener reads nothing; use the connections it accepts");
+}
+
+static int m_start_reading(lua_State *L) {
+  return act(L, "conn:start_reading", tcplab_sim_start_reading,
+             "a listener reads nothing; use the connections it accepts");
+}
+
 /* Close after the queued data (FIN); on a listener, stop listening. */
 static int m_close(lua_State *L) {
   return act(L, "conn:close", tcplab_sim_close, NULL);
@@ -1219,8 +1231,14 @@ static int m_read(lua_State *L) {
 }
 
 static const luaL_Reg conn_methods[] = {
-    {"send", m_send},   {"shutdown", m_shutdown}, {"close", m_close},
-    {"abort", m_abort}, {"read", m_read},         {NULL, NULL},
+    {"send", m_send},
+    {"shutdown", m_shutdown},
+    {"close", m_close},
+    {"abort", m_abort},
+    {"read", m_read},
+    {"stop_reading", m_stop_reading},
+    {"start_reading", m_start_reading},
+    {NULL, NULL},
 };
 
 /* core.at(sim, at, key): the timer callback gets key back. */

@@ -389,6 +389,22 @@ int tcplab_sim_abort(tcplab_sim *sim, int conn, tcplab_time_t at) {
   });
 }
 
+int tcplab_sim_stop_reading(tcplab_sim *sim, int conn, tcplab_time_t at) {
+  CHECK_SIM(sim, "stop_reading");
+  return Guard("stop_reading", [&]() {
+    sim->SetReading(conn, false, at);
+    return TCPLAB_SIM_OK;
+  });
+}
+
+int tcplab_sim_start_reading(tcplab_sim *sim, int conn, tcplab_time_t at) {
+  CHECK_SIM(sim, "start_reading");
+  return Guard("start_reading", [&]() {
+    sim->SetReading(conn, true, at);
+    return TCPLAB_SIM_OK;
+  });
+}
+
 int tcplab_sim_set_retries(tcplab_sim *sim, int conn, uint32_t retries) {
   CHECK_SIM(sim, "set_retries");
   return Guard("set_retries", [&]() {

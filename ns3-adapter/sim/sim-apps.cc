@@ -409,6 +409,9 @@ static void RecvThunk(Sim *sim, int conn, Ptr<Socket>) {
 }
 
 void Sim::HandleRecv(int id) {
+  if (Conn(id).readingStopped) {
+    return; /* the data stays in the transport, filling its window */
+  }
   InCallback guard(this);
   size_t total = TakeReceived(id);
   if (total && cb.data) {
@@ -657,6 +660,24 @@ void Sim::DoClose(int id) {
   }
   AppCall call(*this, id, TCPLAB_EV_APP_CLOSE);
   s->Close();
+}
+
+void Sim::SetReading(int id, bool on, tcplab_time_t at) {
+  if (Conn(id).isListener) {
+    throw SimError(TCPLAB_SIM_ERR_INVAL,
+                   "reading: a listener reads nothing; use the connections "
+                   "it accepts");
+  }
+  Act(at, [this, id, on]() {
+    ConnRec &c = Conn(id);
+    if (c.ended) {
+      return;
+    }
+    c.readingStopped = !on;
+    if (on && c.socket) {
+      HandleRecv(id); // what waited, read at once
+    }
+  });
 }
 
 void Sim::SetRetries(int id, uint32_t retries) {

@@ -175,6 +175,7 @@ struct ConnRec {
   /* R2 given for this connection (or a listener's), applied to its socket
    * as ns-3's DataRetries */
   bool hasRetries = false;
+  bool readingStopped = false; /* the application does not read */
   uint32_t retries = 0;
   std::deque<Chunk> pending;
   uint64_t streamOffset = 0; /* bytes handed to the socket so far */
@@ -251,6 +252,7 @@ public:
   void Close(int conn, tcplab_time_t at);
   void Abort(int conn, tcplab_time_t at);
   void SetRetries(int conn, uint32_t retries);
+  void SetReading(int conn, bool on, tcplab_time_t at);
   void HandleUrgent(int conn, uint32_t pending);
   void At(tcplab_time_t at, void *arg);
   int64_t Recv(int conn, void *buf, size_t cap);

@@ -160,6 +160,8 @@ local cases = {
   { "send after close, found in the run",
     [[b:listen(80); local c = a:connect(b, 80); c:send(10, { at = 3 }); c:close{ at = 2 }; sim:run()]],
     { "sim:run: send at 3.000000000 s on connection #2", "shut down or closed at 2.000000000 s" } },
+  { "reading: listener", [[local l2 = b:listen(80); l2:stop_reading()]],
+    { "conn:stop_reading: a listener reads nothing" } },
   { "send: urgent", [[b:listen(80); local c = a:connect(b, 80); c:send("x", { urgent = 1 })]],
     { "bad argument #2 to 'conn:send'", "urgent must be true or false", "got 1" } },
   { "retries: range", [[b:listen(80); a:connect(b, 80, { retries = 256 })]],

@@ -268,6 +268,12 @@ int tcplab_sim_shutdown(tcplab_sim *sim, int conn, tcplab_time_t at);
 int tcplab_sim_close(tcplab_sim *sim, int conn, tcplab_time_t at);
 /* Abort at `at`: RST, queued data discarded. */
 int tcplab_sim_abort(tcplab_sim *sim, int conn, tcplab_time_t at);
+/* The application stops reading at `at`: what arrives stays in the
+ * transport, whose window closes as its buffer fills (the data callback
+ * waits too). From start_reading on, it reads again: everything waiting
+ * at once, which opens the window. */
+int tcplab_sim_stop_reading(tcplab_sim *sim, int conn, tcplab_time_t at);
+int tcplab_sim_start_reading(tcplab_sim *sim, int conn, tcplab_time_t at);
 /* R2 of one connection, or of every connection a listener accepts (RFC
  * 9293 3.8.3, MUST-21): how often data or a FIN is sent again without an
  * answer before the connection times out, 0..255, or
