@@ -132,6 +132,15 @@ template <typename F> void Sim::Act(tcplab_time_t at, F action) {
   Simulator::Schedule(Delay(at), action);
 }
 
+template <typename F> void Sim::ActLive(int id, tcplab_time_t at, F action) {
+  Act(at, [this, id, action]() {
+    ConnRec &c = Conn(id);
+    if (!c.ended) {
+      action(c);
+    }
+  });
+}
+
 void Sim::ApplyNativeConfig(int node, Ptr<Socket> s) {
   const NodeRec &n = nodes[node];
   if (!n.native || !n.hasConfig) {
@@ -563,11 +572,7 @@ void Sim::QueueSend(int id, Chunk chunk, tcplab_time_t at) {
             " s: the connection is shut down, closed or aborted at " +
             FormatTime(c.closingFrom) + " s; data must be sent before");
   }
-  Act(at, [this, id, chunk]() {
-    ConnRec &c = Conn(id);
-    if (c.ended) {
-      return;
-    }
+  ActLive(id, at, [this, id, chunk](ConnRec &c) {
     if (c.wantShutdown || c.wantClose) {
       // Ordered this way by callbacks, so found only now. Dropping the
       // data quietly would hide it from the user.
@@ -589,11 +594,7 @@ void Sim::Shutdown(int id, tcplab_time_t at) {
     throw SimError(TCPLAB_SIM_ERR_INVAL, "shutdown: not on a listener");
   }
   NoteClosing(c, at);
-  Act(at, [this, id]() {
-    ConnRec &c = Conn(id);
-    if (c.ended) {
-      return;
-    }
+  ActLive(id, at, [this, id](ConnRec &c) {
     c.wantShutdown = true;
     Flush(id);
   });
@@ -615,11 +616,7 @@ void Sim::Close(int id, tcplab_time_t at) {
   if (!c.isListener) {
     NoteClosing(c, at);
   }
-  Act(at, [this, id]() {
-    ConnRec &c = Conn(id);
-    if (c.ended) {
-      return;
-    }
+  ActLive(id, at, [this, id](ConnRec &c) {
     if (c.isListener) {
       if (c.socket) {
         Ptr<Socket> s = c.socket;
@@ -668,11 +665,7 @@ void Sim::SetReading(int id, bool on, tcplab_time_t at) {
                    "reading: a listener reads nothing; use the connections "
                    "it accepts");
   }
-  Act(at, [this, id, on]() {
-    ConnRec &c = Conn(id);
-    if (c.ended) {
-      return;
-    }
+  ActLive(id, at, [this, id, on](ConnRec &c) {
     c.readingStopped = !on;
     if (on && c.socket) {
       HandleRecv(id); // what waited, read at once
@@ -707,11 +700,7 @@ void Sim::Abort(int id, tcplab_time_t at) {
                    "abort: ns-3's native TCP has no abort (RST) call");
   }
   NoteClosing(c, at);
-  Act(at, [this, id]() {
-    ConnRec &c = Conn(id);
-    if (c.ended) {
-      return;
-    }
+  ActLive(id, at, [this](ConnRec &c) {
     c.pending.clear();
     Ptr<TcplabSocket> s = DynamicCast<TcplabSocket>(c.socket);
     if (!s) {

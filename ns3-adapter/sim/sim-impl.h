@@ -312,6 +312,8 @@ private:
    * inside a callback, TCPLAB_SIM_NOW runs it before the callback returns
    * (see Act in sim-apps.cc); every other time is an event. */
   template <typename F> void Act(tcplab_time_t at, F action);
+  /* Act on connection id: action(record), unless it has ended by then. */
+  template <typename F> void ActLive(int id, tcplab_time_t at, F action);
   /* sim-net.cc */
   LinkImpairment &Impair(int link, int from_dir);
   void RoutesIfNeeded();
