@@ -88,12 +88,13 @@ static bool server_end_ok(const struct pair_conn *s) {
          (s->error == TCPLAB_ERR_RESET && s->final_from == TCPLAB_LAST_ACK);
 }
 
-static bool run_bulk_seed(uint64_t seed, double loss, bool at_once,
+static bool run_bulk_seed(uint64_t seed, double loss, bool at_once, bool urgent,
                           struct sweep_totals *t, FILE *log, char *why,
                           size_t cap) {
   struct pair_config cfg;
   bulk_config(&cfg, seed, MB, MB);
   cfg.script.reply_at_once = at_once;
+  cfg.script.urgent = urgent;
   for (int d = 0; d < 2; d++) {
     cfg.link[d].delay = TCPLAB_MS(10);
     cfg.link[d].jitter = TCPLAB_MS(2);
@@ -120,6 +121,11 @@ static bool run_bulk_seed(uint64_t seed, double loss, bool at_once,
     snprintf(why, cap, "data: client read %zu%s, server read %zu%s", c->rx_len,
              pair_rx_matches(c) ? "" : " (corrupt)", s->rx_len,
              pair_rx_matches(s) ? "" : " (corrupt)");
+  } else if (urgent && (c->urgent_calls == 0 || s->urgent_calls == 0 ||
+                        c->urgent_bad || s->urgent_bad)) {
+    snprintf(why, cap, "urgent: client told %u times%s, server %u times%s",
+             c->urgent_calls, c->urgent_bad ? " (wrongly)" : "",
+             s->urgent_calls, s->urgent_bad ? " (wrongly)" : "");
   } else if (c->error != TCPLAB_OK || !server_end_ok(s)) {
     snprintf(why, cap, "client ended %s from %s, server %s from %s",
              tcplab_error_name(c->error), tcplab_state_name(c->final_from),
@@ -152,29 +158,32 @@ static bool run_bulk_seed(uint64_t seed, double loss, bool at_once,
  * byte streams intact, both connections closed as RFC 9293 allows, no
  * timer running and nothing leaked. A failing seed is run again with a
  * segment log. */
-static void sweep(bool at_once) {
+static void sweep(bool at_once, bool urgent) {
   struct sweep_totals t = {0};
   double t0 = wall_seconds();
   for (uint64_t seed = 0; seed < 1000; seed++) {
     double loss = (double)(seed % 21) / 100.0;
     char why[256];
-    if (!run_bulk_seed(seed, loss, at_once, &t, NULL, why, sizeof why)) {
+    if (!run_bulk_seed(seed, loss, at_once, urgent, &t, NULL, why,
+                       sizeof why)) {
       struct sweep_totals ignored = {0};
       char again[256];
-      run_bulk_seed(seed, loss, at_once, &ignored, stderr, again, sizeof again);
+      run_bulk_seed(seed, loss, at_once, urgent, &ignored, stderr, again,
+                    sizeof again);
       fail_msg("seed %" PRIu64 " (loss %.2f): %s", seed, loss, why);
     }
   }
   double wall = wall_seconds() - t0;
-  print_message(
-      "1000 runs of 1 MB each way%s, loss 0..20 %%: %.2f s wall, "
-      "%" PRIu64 " segments (%" PRIu64 " lost, %" PRIu64 " reordered), %" PRIu64
-      " RTOs, %" PRIu64 " fast retransmits, %" PRIu64
-      " retransmissions, longest %.1f s simulated, %u servers "
-      "reset in LAST_ACK\n",
-      at_once ? " at once" : ", one after the other", wall, t.segs, t.lost,
-      t.reordered, t.timeouts, t.fast_retransmits, t.retransmissions,
-      (double)t.longest / 1e9, t.server_reset_in_last_ack);
+  print_message("1000 runs of 1 MB each way%s%s, loss 0..20 %%: %.2f s wall, "
+                "%" PRIu64 " segments (%" PRIu64 " lost, %" PRIu64
+                " reordered), %" PRIu64 " RTOs, %" PRIu64
+                " fast retransmits, %" PRIu64
+                " retransmissions, longest %.1f s simulated, %u servers "
+                "reset in LAST_ACK\n",
+                at_once ? " at once" : ", one after the other",
+                urgent ? ", all of it urgent" : "", wall, t.segs, t.lost,
+                t.reordered, t.timeouts, t.fast_retransmits, t.retransmissions,
+                (double)t.longest / 1e9, t.server_reset_in_last_ack);
   assert_true(t.reordered > 0);
   assert_true(t.fast_retransmits > 0);
   assert_true(t.timeouts > 0);
@@ -184,7 +193,7 @@ static void sweep(bool at_once) {
  * it all, the client closes once it has read the answer. */
 static void test_1mb_request_then_reply_1000_seeds(void **state) {
   (void)state;
-  sweep(false);
+  sweep(false, false);
 }
 
 /* The server starts its 1 MB as soon as it accepts, so both directions
@@ -193,7 +202,17 @@ static void test_1mb_request_then_reply_1000_seeds(void **state) {
  * 3.10.7.4), or they only answer each other's ACKs. */
 static void test_1mb_both_ways_at_once_1000_seeds(void **state) {
   (void)state;
-  sweep(true);
+  sweep(true, false);
+}
+
+/* The same with every byte urgent (RFC 9293 3.8.5): each segment carries
+ * URG and a pointer to the end of what is queued, through loss,
+ * reordering and retransmission. Both streams must still arrive intact,
+ * and each end must be told of urgent data, each time with the count
+ * tcplab_conn_urgent() gives. */
+static void test_1mb_urgent_both_ways_1000_seeds(void **state) {
+  (void)state;
+  sweep(true, true);
 }
 
 /* Loses the first data segment each side sends. */
@@ -576,6 +595,7 @@ int main(void) {
       cmocka_unit_test(test_both_ends_time_out_together),
       cmocka_unit_test(test_1mb_request_then_reply_1000_seeds),
       cmocka_unit_test(test_1mb_both_ways_at_once_1000_seeds),
+      cmocka_unit_test(test_1mb_urgent_both_ways_1000_seeds),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -309,8 +309,8 @@ static struct pair_conn *rec_of(struct pair *p, int host,
 static void pump(struct pair_conn *pc) {
   struct pair *p = pc->pair;
   while (pc->conn && pc->tx_off < pc->tx_len) {
-    int n = tcplab_conn_send(pc->conn, p->now, pc->tx + pc->tx_off,
-                             pc->tx_len - pc->tx_off);
+    int n = (p->cfg.script.urgent ? tcplab_conn_send_urgent : tcplab_conn_send)(
+        pc->conn, p->now, pc->tx + pc->tx_off, pc->tx_len - pc->tx_off);
     if (n <= 0) {
       if (n != TCPLAB_ERR_WOULDBLOCK && n != 0) {
         pc->tx_error = n;
@@ -551,6 +551,14 @@ static void cb_readable(void *user_data, struct tcplab_conn *c, size_t avail) {
     p->cfg.hooks.data(pc, pc->rx_len - before, p->cfg.hooks.arg);
 }
 
+static void cb_urgent(void *user_data, struct tcplab_conn *c, size_t pending) {
+  struct host *h = user_data;
+  struct pair_conn *pc = rec_of(h->p, h->index, c);
+  pc->urgent_calls++;
+  if (pending == 0 || pending != tcplab_conn_urgent(c))
+    pc->urgent_bad = true;
+}
+
 static void cb_peer_closed(void *user_data, struct tcplab_conn *c) {
   struct host *h = user_data;
   struct pair *p = h->p;
@@ -618,6 +626,7 @@ int pair_new(const struct pair_config *cfg, struct pair **out) {
       .connected = cb_connected,
       .readable = cb_readable,
       .peer_closed = cb_peer_closed,
+      .urgent = cb_urgent,
       .closed = cb_closed,
   };
   int rc = TCPLAB_OK;

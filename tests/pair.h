@@ -73,6 +73,11 @@ struct pair_conn {
   bool script_replied;   /* the server's scripted reply was queued */
   bool script_requested; /* the client's scripted request was queued */
 
+  /* urgent callbacks: how many, and whether each one's count agreed with
+   * tcplab_conn_urgent() and was more than 0 */
+  unsigned urgent_calls;
+  bool urgent_bad;
+
   void *user; /* free for tests */
 };
 
@@ -92,6 +97,8 @@ struct pair_script {
   bool reply_at_once;       /* the server sends its reply as soon as it
                                accepts, while the request still arrives:
                                both directions at once */
+  bool urgent;              /* every byte is sent as urgent data (RFC 9293
+                               3.8.5) */
 };
 
 /* Optional test hooks, called after the script has acted. */
