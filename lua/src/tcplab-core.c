@@ -333,6 +333,20 @@ static const char *read_config(lua_State *L, int i, struct tcplab_config *c,
   return NULL;
 }
 
+/* core.config_check{ name = value, ... } -> nil, or what the core says is
+ * wrong with those settings (the others at their defaults). */
+static int l_config_check(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  struct tcplab_config c;
+  char buf[160];
+  const char *why = read_config(L, 1, &c, buf, sizeof buf);
+  if (why == NULL) {
+    return 0;
+  }
+  lua_pushstring(L, why);
+  return 1;
+}
+
 /* ---------------------------------------------------------- callbacks */
 
 /* The user's function for a connection event, by the callback's name. */
@@ -1621,6 +1635,7 @@ static const luaL_Reg functions[] = {
     {"flags", l_flags},
     {"error_name", l_error_name},
     {"config_fields", l_config_fields},
+    {"config_check", l_config_check},
     {"set_dispatcher", l_set_dispatcher},
     {"new_handle", l_new_handle},
     {"index", l_index},

@@ -507,10 +507,18 @@ local function config_value(F, key, v)
     return opt_time(F, 2, key, v)
   elseif k == "boolean" then
     return opt_bool(F, 2, key, v)
-  elseif k == "u16" then
-    return opt_int(F, 2, key, v, 0, 65535)
-  elseif k == "u32" or k == "count" then
-    return opt_int(F, 2, key, v, 0, 0xffffffff)
+  elseif k == "u16" or k == "u32" or k == "count" then
+    local max = k == "u16" and 65535 or 0xffffffff
+    local i = mtype(v) == "float" and math.tointeger(v) or v
+    if mtype(i) == "integer" and i >= 0 and i <= max then return i end
+    -- Say what the core allows (mss: [88, 65495]), not only what the
+    -- field can hold: ask it about the field's extremes.
+    local why
+    for _, probe in ipairs { max, 0 } do
+      local w = core.config_check { [key] = probe }
+      if w and w:sub(1, #key + 1) == key .. " " then why = w break end
+    end
+    argerror(F, 2, fmt("%s, got %s", why or fmt("%s must be an integer in [0, %d]", key, max), show(v)))
   else
     return opt_int(F, 2, key, v, 0, math.maxinteger)
   end
