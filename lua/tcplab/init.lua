@@ -1154,10 +1154,6 @@ local function set_retries(F, S, id, r)
   if not ok then fail(F, err) end
 end
 
--- node:listen(port [, { backlog = 128, on_accept = fn(conn),
--- on_data = fn(conn, nbytes), on_close = fn(conn), on_end = fn(conn, err)
--- }]) -> listener (a tcplab.conn; listener:close() stops listening). The
--- callbacks serve every connection the listener accepts.
 -- node:stats() -> the node's TCP counters (tcplab nodes): segs_in,
 -- segs_out, rst_sent, backlog_drops, challenge_acks,
 -- challenge_acks_limited, wscale_clamped, conns_active, conns_total,
@@ -1173,6 +1169,11 @@ function Node:stats()
   return t
 end
 
+-- node:listen(port [, { backlog = 128, retries, on_accept = fn(conn),
+-- on_data = fn(conn, nbytes), on_close = fn(conn), on_end = fn(conn, err),
+-- on_urgent = fn(conn, nbytes) }]) -> listener (a tcplab.conn;
+-- listener:close() stops listening). The callbacks and retries serve
+-- every connection the listener accepts.
 function Node:listen(port, opts)
   local F = "node:listen"
   local r = node_of(self, F)
@@ -1196,8 +1197,8 @@ function Node:listen(port, opts)
 end
 
 -- node:connect(peer, port [, { at = now | after = d, port = ephemeral,
--- on_connect = fn(conn), on_data, on_close, on_end }]) -> conn, at once;
--- the SYN leaves at `at`.
+-- retries, on_connect = fn(conn), on_data, on_close, on_end, on_urgent
+-- }]) -> conn, at once; the SYN leaves at `at`.
 function Node:connect(peer, port, opts)
   local F = "node:connect"
   local r = REC[self]
