@@ -1870,6 +1870,33 @@ static void test_urgent_sent(void **state) {
   expect_nothing(h, S(10));
 }
 
+/* Urgent data queued in SYN_SENT waits for ESTABLISHED (3.10.2) and then
+ * leaves with URG. The FIN that follows starts at the pointer, so it
+ * carries none; lost, both go again after the RTO in one segment, which
+ * starts before the pointer and so carries URG and the same pointer. */
+static void test_urgent_from_syn_sent_retransmitted(void **state) {
+  struct harness *h = *state;
+  struct tcplab_conn *c = fx_syn_sent(h);
+  assert_int_equal(tcplab_conn_send_urgent(c, 0, "!", 1), 1);
+  expect_nothing(h, MS(10));
+  feed(h, MS(10),
+       SEG(.flags = SYN | ACK, .seq = REMOTE_ISS, .ack = LOCAL_ISS + 1));
+  expect(h, MS(10),
+         SEG(.flags = URG | PSH | ACK, .seq = SND_NXT, .ack = RCV_NXT,
+             DATA("!"), .urp = 1));
+  assert_int_equal(tcplab_conn_close(c, MS(10)), TCPLAB_OK);
+  expect(h, MS(10),
+         SEG(.flags = FIN | ACK, .seq = SND_NXT + 1, .ack = RCV_NXT));
+  /* Both lost: after the RTO (1 s, RFC 6298 2.4)... */
+  expect_only_at(h, MS(1010),
+                 SEG(.flags = URG | FIN | PSH | ACK, .seq = SND_NXT,
+                     .ack = RCV_NXT, DATA("!"), .urp = 1));
+  /* ...and once they are acknowledged, urgent mode is over. */
+  feed(h, MS(1020), SEG(.flags = ACK, ACKED(2)));
+  assert_state(c, TCPLAB_FIN_WAIT_2);
+  expect_nothing(h, S(10));
+}
+
 /* A pointer further than the 16-bit field reaches is sent as 65535, the
  * furthest it can point; the exact one once it is in reach. */
 static void test_urgent_pointer_past_field(void **state) {
@@ -2022,6 +2049,7 @@ int main(void) {
       TEST(test_wscale_above_14_is_14),
       TEST(test_urgent_sent),
       TEST(test_urgent_pointer_past_field),
+      TEST(test_urgent_from_syn_sent_retransmitted),
       TEST(test_urgent_received),
       TEST(test_urgent_in_zero_window),
       TEST(test_wscale_active_open_negotiated),
