@@ -26,6 +26,9 @@ local urgent_at = tcplab.param("urgent_at", 5)
 local read_at = tcplab.param("read_at", 20)
 local delay = tcplab.param("delay", "20ms")
 local rate = tcplab.param("rate", "10Mbps")
+if tcplab.time(urgent_at) <= 2 then
+  error(("urgent_at = %s: the urgent byte must follow the %d bytes sent at 2 s"):format(urgent_at, bytes), 0)
+end
 
 local sim = tcplab.sim{}
 local client = sim:node("client")
