@@ -473,6 +473,12 @@ void Sim::HandleNormalClose(int id) {
   if (c.peerClosedSeen || c.ended) {
     return;
   }
+  if (c.readingStopped) {
+    // An application learns of the FIN by reading to the end of the
+    // stream: not while it does not read.
+    c.peerClosedWaiting = true;
+    return;
+  }
   c.peerClosedSeen = true;
   if (cb.peer_closed) {
     cb.peer_closed(cbUser, Handle(), id);
@@ -669,6 +675,10 @@ void Sim::SetReading(int id, bool on, tcplab_time_t at) {
     c.readingStopped = !on;
     if (on && c.socket) {
       HandleRecv(id); // what waited, read at once
+    }
+    if (on && Conn(id).peerClosedWaiting) {
+      Conn(id).peerClosedWaiting = false;
+      HandleNormalClose(id); // then the end of the stream
     }
   });
 }

@@ -175,7 +175,8 @@ struct ConnRec {
   /* R2 given for this connection (or a listener's), applied to its socket
    * as ns-3's DataRetries */
   bool hasRetries = false;
-  bool readingStopped = false; /* the application does not read */
+  bool readingStopped = false;    /* the application does not read */
+  bool peerClosedWaiting = false; /* the peer's FIN came meanwhile */
   uint32_t retries = 0;
   std::deque<Chunk> pending;
   uint64_t streamOffset = 0; /* bytes handed to the socket so far */

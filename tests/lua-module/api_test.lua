@@ -451,6 +451,35 @@ H.test("node counters", function()
   sim:close()
 end)
 
+-- conn:stop_reading / start_reading: while the server's application does
+-- not read, nothing reaches on_data, and the client's FIN does not reach
+-- on_close either (an application learns of the end of the stream by
+-- reading to it). At 10 s it reads: all 3000 bytes, then the end, and a
+-- close made there is a clean one.
+H.test("an application that stops reading", function()
+  local sim, client, server = pair()
+  local events = {}
+  server:listen(80, {
+    on_accept = function(c) c:stop_reading(); c:start_reading{ at = 10 } end,
+    on_data = function(c) events[#events + 1] = { "data", sim:now(), #c:read() } end,
+    on_close = function(c) events[#events + 1] = { "close", sim:now() }; c:close() end,
+  })
+  local conn = client:connect(server, 80, { at = 1 })
+  conn:send(3000, { at = 2 })
+  conn:close{ at = 2 }
+  sim:run{}
+  H.eq(#events, 2, "data once, then the close")
+  H.eq(events[1][1], "data", "first the data")
+  H.eq(events[1][2], 10, "... when reading starts again")
+  H.eq(events[1][3], 3000, "... all of it")
+  H.eq(events[2][1], "close", "then the end of the stream")
+  H.eq(events[2][2], 10, "... at the same moment")
+  H.eq(conn.error, nil, "the client's connection ends cleanly")
+  local srv = tcplab.first(sim:connections(), { role = "passive" })
+  H.eq(srv.error, nil, "so does the server's: nothing was left unread")
+  sim:close()
+end)
+
 H.test("cwnd rows of ns-3's TCP, for comparison", function()
   -- A native client sends 100 KB; its 20th full segment is lost.
   local sim, client, server, link = pair{ client = { tcp = "ns3", mss = 1460 } }
